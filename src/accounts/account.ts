@@ -1,0 +1,85 @@
+import type { AccountRow } from '../db/schema.js';
+
+export type AccountType = 'standard' | 'mi';
+export type MailboxState = 'ATTIVA' | 'SOSPESA' | 'CESSATA';
+
+export interface PostalAddress {
+  street: string | null;
+  postalCode: string | null;
+  municipality: string | null;
+  province: string | null;
+  country: string | null;
+}
+
+/** The domain view of an account; no password hash ever leaves the repository through it. */
+export interface Account {
+  id: string;
+  username: string;
+  type: AccountType;
+  givenName: string;
+  familyName: string;
+  fiscalCode: string;
+  birthDate: string;
+  birthPlace: string;
+  sex: 'M' | 'F';
+  personalEmail: string | null;
+  personalEmailVerified: boolean;
+  institutionalEmail: string | null;
+  mailboxState: MailboxState | null;
+  mobilePhone: string | null;
+  homePhone: string | null;
+  address: PostalAddress;
+  status: 'active' | 'suspended';
+  lockedUntil: Date | null;
+  passwordChangedAt: Date;
+  passwordExpiresAt: Date | null;
+  passwordTemporary: boolean;
+}
+
+export function accountFromRow(row: AccountRow): Account {
+  return {
+    id: row.id,
+    username: row.username,
+    type: row.account_type,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    fiscalCode: row.fiscal_code,
+    birthDate: row.birth_date,
+    birthPlace: row.birth_place,
+    sex: row.sex,
+    personalEmail: row.personal_email,
+    personalEmailVerified: row.personal_email_verified,
+    institutionalEmail: row.institutional_email,
+    mailboxState: row.mailbox_state,
+    mobilePhone: row.mobile_phone,
+    homePhone: row.home_phone,
+    address: {
+      street: row.street_address,
+      postalCode: row.postal_code,
+      municipality: row.municipality,
+      province: row.province,
+      country: row.country,
+    },
+    status: row.status,
+    lockedUntil: row.locked_until,
+    passwordChangedAt: row.password_changed_at,
+    passwordExpiresAt: row.password_expires_at,
+    passwordTemporary: row.password_temporary,
+  };
+}
+
+/** DOMAIN.md §3: the institutional mailbox when there is one, else the personal address. */
+export function referenceEmail(account: Account): { address: string; verified: boolean } | null {
+  if (account.institutionalEmail) return { address: account.institutionalEmail, verified: true };
+  if (account.personalEmail) return { address: account.personalEmail, verified: account.personalEmailVerified };
+  return null;
+}
+
+export type BlockingState = 'suspended' | 'locked';
+
+/** Why the account may not sign in right now, if it may not. Suspension outranks a lock. */
+export function blockingState(account: Account, now: Date): BlockingState | null {
+  if (account.status === 'suspended') return 'suspended';
+  if (account.lockedUntil && account.lockedUntil.getTime() > now.getTime()) return 'locked';
+  return null;
+}

@@ -1,0 +1,75 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Db } from '../db/index.js';
+import type { Account } from './account.js';
+import type { LoginThrottle, ThrottleVerdict } from './login-throttle.js';
+import type { PasswordHasher } from './password-hashing.js';
+import { createAccountRepository } from './repository.js';
+
+export interface PasswordLoginRequest {
+  username: string;
+  password: string;
+  ip: string;
+  userAgent?: string;
+  clientId?: string;
+}
+
+export type PasswordLoginOutcome =
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export interface PasswordAuthenticator {
+  authenticate(request: PasswordLoginRequest): Promise<PasswordLoginOutcome>;
+}
+
+/**
+ * The password login method. Unknown username and wrong password are one outcome,
+ * spend the same argon2 time and count against the same throttle.
+ */
+export function createPasswordAuthenticator(deps: {
+  db: Db;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  audit: AuditLog;
+  now?: () => Date;
+}): PasswordAuthenticator {
+  const accounts = createAccountRepository(deps.db);
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    async authenticate(request) {
+      const attempt = { username: request.username, ip: request.ip };
+      const verdict: ThrottleVerdict = await deps.throttle.check(attempt);
+      if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+
+      const auditBase = { ip: request.ip, userAgent: request.userAgent, clientId: request.clientId, action: 'login.password' };
+      const found = await accounts.findCredentialsByUsername(request.username);
+      if (!found) {
+        await deps.hasher.verifyAgainstNothing(request.password);
+        await deps.throttle.recordFailure(attempt);
+        await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'failure', details: { reason: 'unknown_username' } });
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+
+      const { account, passwordHash } = found;
+      const { valid, needsRehash } = await deps.hasher.verify(passwordHash, request.password);
+      if (!valid) {
+        const { lockedUntil } = await deps.throttle.recordFailure(attempt);
+        await deps.audit.record({ ...auditBase, actorKind: 'anonymous', subjectId: account.id, outcome: 'failure', details: { reason: 'wrong_password' } });
+        if (lockedUntil) {
+          await accounts.lockUntil(account.id, lockedUntil);
+          await deps.audit.record({ ...auditBase, action: 'account.locked', actorKind: 'system', subjectId: account.id, outcome: 'success', details: { until: lockedUntil.toISOString() } });
+        }
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+
+      await deps.throttle.recordSuccess(attempt);
+      if (needsRehash) {
+        await accounts.replaceHashForSamePassword(account.id, passwordHash, await deps.hasher.hash(request.password));
+      }
+      await accounts.recordSuccessfulLogin(account.id, now());
+      await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'success', details: { rehashed: needsRehash } });
+      return { ok: true, account };
+    },
+  };
+}

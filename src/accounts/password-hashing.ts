@@ -1,0 +1,40 @@
+import argon2 from 'argon2';
+
+export interface Argon2Parameters {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
+export const OWASP_ARGON2ID: Argon2Parameters = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** `needsRehash` is true when the stored hash used other parameters than the current ones. */
+  verify(storedHash: string, password: string): Promise<{ valid: boolean; needsRehash: boolean }>;
+  /** Spends the same time as a verification, so an unknown username answers as slowly as a known one. */
+  verifyAgainstNothing(password: string): Promise<void>;
+}
+
+export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2ID): PasswordHasher {
+  const options = { type: argon2.argon2id as 2, ...parameters };
+  let dummyHash: Promise<string> | undefined;
+
+  return {
+    hash: (password) => argon2.hash(password, options),
+    async verify(storedHash, password) {
+      let valid = false;
+      try {
+        valid = await argon2.verify(storedHash, password);
+      } catch {
+        valid = false; // a malformed stored hash never authenticates
+      }
+      return { valid, needsRehash: valid && argon2.needsRehash(storedHash, options) };
+    },
+    async verifyAgainstNothing(password) {
+      dummyHash ??= argon2.hash('not-a-real-password-' + Math.random(), options);
+      await argon2.verify(await dummyHash, password).catch(() => false);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/index.js';
+import type { NewAccountRow, SchoolRole } from '../db/schema.js';
+import { accountFromRow, type Account } from './account.js';
+
+export interface AccountCredentials {
+  account: Account;
+  passwordHash: string;
+}
+
+export interface SchoolAssignment {
+  schoolCode: string;
+  role: SchoolRole;
+  securityOfficer: boolean;
+}
+
+export type AccountRepository = ReturnType<typeof createAccountRepository>;
+
+export function createAccountRepository(db: Db) {
+  return {
+    async findById(id: string): Promise<Account | undefined> {
+      if (!isUuid(id)) return undefined;
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && accountFromRow(row);
+    },
+
+    async findCredentialsByUsername(username: string): Promise<AccountCredentials | undefined> {
+      const row = await db
+        .selectFrom('accounts')
+        .selectAll()
+        .where(sql<string>`lower(username)`, '=', username.toLowerCase())
+        .executeTakeFirst();
+      return row && { account: accountFromRow(row), passwordHash: row.password_hash };
+    },
+
+    async findByFiscalCode(fiscalCode: string): Promise<Account | undefined> {
+      const row = await db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('fiscal_code', '=', fiscalCode.toUpperCase())
+        .executeTakeFirst();
+      return row && accountFromRow(row);
+    },
+
+    async usernamesStartingWith(prefix: string): Promise<string[]> {
+      const escaped = prefix.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c);
+      const rows = await db
+        .selectFrom('accounts')
+        .select('username')
+        .where(sql<string>`lower(username)`, 'like', escaped + '%')
+        .execute();
+      return rows.map((r) => r.username.toLowerCase());
+    },
+
+    /** Inserts the account and its first password-history entry. Call inside a transaction. */
+    async insert(row: NewAccountRow): Promise<Account> {
+      const inserted = await db.insertInto('accounts').values(row).returningAll().executeTakeFirstOrThrow();
+      await db
+        .insertInto('password_history')
+        .values({ account_id: inserted.id, password_hash: row.password_hash })
+        .execute();
+      return accountFromRow(inserted);
+    },
+
+    async addSchoolAssignment(accountId: string, assignment: SchoolAssignment): Promise<void> {
+      await db
+        .insertInto('school_assignments')
+        .values({
+          account_id: accountId,
+          school_code: assignment.schoolCode,
+          role: assignment.role,
+          security_officer: assignment.securityOfficer,
+        })
+        .onConflict((oc) => oc.columns(['account_id', 'school_code', 'role']).doNothing())
+        .execute();
+    },
+
+    async schoolAssignments(accountId: string): Promise<SchoolAssignment[]> {
+      const rows = await db
+        .selectFrom('school_assignments')
+        .select(['school_code', 'role', 'security_officer'])
+        .where('account_id', '=', accountId)
+        .orderBy('school_code')
+        .execute();
+      return rows.map((r) => ({ schoolCode: r.school_code, role: r.role, securityOfficer: r.security_officer }));
+    },
+
+    /** Same password, stronger parameters: the history and change date stay as they are. */
+    async replaceHashForSamePassword(accountId: string, previousHash: string, newHash: string): Promise<void> {
+      await db
+        .updateTable('accounts')
+        .set({ password_hash: newHash })
+        .where('id', '=', accountId)
+        .where('password_hash', '=', previousHash)
+        .execute();
+    },
+
+    async recordSuccessfulLogin(accountId: string, at: Date): Promise<void> {
+      await db.updateTable('accounts').set({ last_login_at: at }).where('id', '=', accountId).execute();
+    },
+
+    async lockUntil(accountId: string, until: Date): Promise<void> {
+      await db
+        .updateTable('accounts')
+        .set({ locked_until: until, updated_at: new Date() })
+        .where('id', '=', accountId)
+        .execute();
+    },
+
+    async setStatus(accountId: string, status: 'active' | 'suspended'): Promise<void> {
+      await db.updateTable('accounts').set({ status, updated_at: new Date() }).where('id', '=', accountId).execute();
+    },
+
+    async count(): Promise<number> {
+      const { n } = await db
+        .selectFrom('accounts')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(n);
+    },
+  };
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import serve from 'koa-static';
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { AccountRepository } from './accounts/repository.js';
+import type { PasswordAuthenticator } from './accounts/authentication.js';
+import type { Config } from './config.js';
+import { createCsrf } from './http/csrf.js';
+import { errorPages } from './http/error-pages.js';
+import { securityHeaders } from './http/security-headers.js';
+import type { RenderPage } from './http/views.js';
+import { t } from './i18n/index.js';
+import { createInteractionRouter } from './interactions/router.js';
+import type { Logger } from './logger.js';
+import type { ServiceDefinition } from './provider/clients.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'rootDir' | 'trustProxy' | 'issuer'>;
+  provider: Provider;
+  services: ServiceDefinition[];
+  accounts: AccountRepository;
+  authenticator: PasswordAuthenticator;
+  renderPage: RenderPage;
+  logger: Logger;
+  csrfSecret: string;
+  /** reports whether the stores answer, for /health */
+  health: () => Promise<Record<string, boolean>>;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = deps.config.trustProxy;
+  const secure = deps.config.issuer.startsWith('https:');
+  const csrf = createCsrf({ secret: deps.csrfSecret, secureCookies: secure });
+
+  app.use(requestLog(deps.logger));
+  app.use(securityHeaders({ hsts: secure }));
+  app.use(errorPages({ renderPage: deps.renderPage, logger: deps.logger }));
+
+  const assets = { maxage: 24 * 60 * 60 * 1000, gzip: false, brotli: false };
+  app.use(mount('/assets/bootstrap-italia', serve(join(deps.config.rootDir, 'node_modules/bootstrap-italia/dist'), assets)));
+  app.use(mount('/assets', serve(join(deps.config.rootDir, 'public'), assets)));
+
+  const site = new Router();
+  site.get('/', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await deps.renderPage('home', {
+      title: t('app.name'),
+      services: deps.services.map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
+    });
+  });
+  site.get('/health', async (ctx) => {
+    const checks = await deps.health();
+    const ok = Object.values(checks).every(Boolean);
+    ctx.status = ok ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: ok ? 'ok' : 'unavailable', checks };
+  });
+  app.use(site.routes());
+
+  const interactions = createInteractionRouter(
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, renderPage: deps.renderPage },
+    csrf,
+  );
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+
+  app.use(mount(deps.provider));
+  return app;
+}
+
+function requestLog(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    ctx.state.requestId = randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    try {
+      await next();
+    } finally {
+      // the path only: query strings and bodies may carry codes and tokens
+      logger.debug(
+        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    }
+  };
+}

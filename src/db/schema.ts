@@ -1,0 +1,92 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface AccountsTable {
+  id: Generated<string>;
+  username: string;
+  account_type: 'standard' | 'mi';
+  given_name: string;
+  family_name: string;
+  fiscal_code: string;
+  /** 'YYYY-MM-DD' */
+  birth_date: string;
+  birth_place: string;
+  sex: 'M' | 'F';
+  personal_email: string | null;
+  personal_email_verified: Generated<boolean>;
+  institutional_email: string | null;
+  mailbox_state: 'ATTIVA' | 'SOSPESA' | 'CESSATA' | null;
+  mobile_phone: string | null;
+  home_phone: string | null;
+  street_address: string | null;
+  postal_code: string | null;
+  municipality: string | null;
+  province: string | null;
+  country: string | null;
+  status: Generated<'active' | 'suspended'>;
+  locked_until: Date | null;
+  password_hash: string;
+  password_changed_at: Timestamp;
+  password_expires_at: Date | null;
+  password_temporary: Generated<boolean>;
+  last_login_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface PasswordHistoryTable {
+  id: Generated<string>;
+  account_id: string;
+  password_hash: string;
+  set_at: Timestamp;
+}
+
+export type SchoolRole = 'ds' | 'dsga' | 'assistente_amministrativo' | 'docente' | 'ata';
+
+export interface SchoolAssignmentsTable {
+  account_id: string;
+  school_code: string;
+  role: SchoolRole;
+  security_officer: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export type AuditActorKind = 'user' | 'officer' | 'admin' | 'system' | 'anonymous';
+export type AuditOutcome = 'success' | 'failure' | 'refused';
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  occurred_at: CreatedAt;
+  actor_kind: AuditActorKind;
+  actor_id: string | null;
+  subject_id: string | null;
+  action: string;
+  outcome: AuditOutcome;
+  ip: string | null;
+  user_agent: string | null;
+  client_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface ProviderKeysTable {
+  kid: string;
+  use: 'signing' | 'cookie';
+  alg: string | null;
+  secret: ColumnType<Record<string, unknown>, string, never>;
+  created_at: CreatedAt;
+  retired_at: Date | null;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  password_history: PasswordHistoryTable;
+  school_assignments: SchoolAssignmentsTable;
+  audit_log: AuditLogTable;
+  provider_keys: ProviderKeysTable;
+}
+
+export type AccountRow = Selectable<AccountsTable>;
+export type NewAccountRow = Insertable<AccountsTable>;
+export type AccountUpdate = Updateable<AccountsTable>;

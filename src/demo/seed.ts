@@ -1,0 +1,54 @@
+import type { AccountRepository } from '../accounts/repository.js';
+import type { createAccountProvisioning, NewAccount } from '../accounts/provisioning.js';
+import { computeCodiceFiscale } from '../accounts/codice-fiscale.js';
+
+/** Demo credentials, for the embedded mode only; printed at start and listed in the README. */
+export const DEMO_ACCOUNTS: ReadonlyArray<NewAccount & { label: string }> = [
+  {
+    label: 'utenza nome.cognome (famiglie, docenti)',
+    type: 'standard',
+    givenName: 'Mario',
+    familyName: 'Rossi',
+    birthDate: '1980-01-01',
+    birthPlace: 'Roma',
+    sex: 'M',
+    fiscalCode: computeCodiceFiscale({ givenName: 'Mario', familyName: 'Rossi', birthDate: '1980-01-01', sex: 'M', placeCode: 'H501' }),
+    personalEmail: 'mario.rossi@example.org',
+    mobilePhone: '+393331234567',
+    password: 'Scuola-Demo-2026!',
+  },
+  {
+    label: 'utenza MI (segreteria: DSGA)',
+    type: 'mi',
+    username: 'MI123456',
+    givenName: 'Giulia',
+    familyName: 'Bianchi',
+    birthDate: '1975-06-15',
+    birthPlace: 'Milano',
+    sex: 'F',
+    fiscalCode: computeCodiceFiscale({ givenName: 'Giulia', familyName: 'Bianchi', birthDate: '1975-06-15', sex: 'F', placeCode: 'F205' }),
+    institutionalEmail: { address: 'giulia.bianchi@istruzione.it', state: 'ATTIVA' },
+    password: 'Segreteria-Demo-2026!',
+    schools: [{ schoolCode: 'RMIC81500X', role: 'dsga' }],
+  },
+];
+
+export interface SeededAccount {
+  label: string;
+  username: string;
+  password: string;
+}
+
+/** Creates the demo accounts that are missing (matched by codice fiscale). */
+export async function seedDemoAccounts(
+  accounts: AccountRepository,
+  provisioning: ReturnType<typeof createAccountProvisioning>,
+): Promise<SeededAccount[]> {
+  const seeded: SeededAccount[] = [];
+  for (const { label, ...input } of DEMO_ACCOUNTS) {
+    const existing = await accounts.findByFiscalCode(input.fiscalCode);
+    const account = existing ?? (await provisioning.provision(input));
+    seeded.push({ label, username: account.username, password: input.password });
+  }
+  return seeded;
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { errors } from 'oidc-provider';
+import { DomainError } from '../errors.js';
+import { t, type MessageKey } from '../i18n/index.js';
+import type { Logger } from '../logger.js';
+import type { RenderPage } from './views.js';
+
+/** Every failure of our routes becomes an Italian page with a 4xx/5xx; no stack reaches a client. */
+export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Middleware {
+  const page = async (status: number, key: MessageKey, vars = {}, reference?: string) =>
+    deps.renderPage('errors/error', {
+      title: t('error.title'),
+      message: t(key, vars),
+      reference: reference ? t('error.reference', { id: reference }) : null,
+    });
+
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.type = 'html';
+        ctx.body = await page(404, 'error.not_found');
+      }
+    } catch (error) {
+      const { status, key, vars, retryAfter } = classify(error);
+      ctx.status = status;
+      if (retryAfter) ctx.set('Retry-After', String(retryAfter));
+      let reference: string | undefined;
+      if (status >= 500) {
+        reference = (ctx.state.requestId as string | undefined) ?? randomUUID();
+        deps.logger.error({ err: error, requestId: reference, path: ctx.path }, 'unhandled error');
+      }
+      ctx.type = 'html';
+      ctx.body = await page(status, key, vars, reference);
+    }
+  };
+}
+
+function classify(error: unknown): { status: number; key: MessageKey; vars?: Record<string, string | number>; retryAfter?: number } {
+  if (error instanceof DomainError) {
+    return { status: error.status, key: error.code, vars: error.vars, retryAfter: error.retryAfterSeconds };
+  }
+  if (error instanceof errors.SessionNotFound) return { status: 400, key: 'error.interaction_expired' };
+  const status = (error as { status?: unknown })?.status;
+  if (status === 413) return { status: 413, key: 'error.payload_too_large' };
+  if (typeof status === 'number' && status >= 400 && status < 500) return { status, key: 'error.bad_request' };
+  return { status: 500, key: 'error.internal' };
+}

@@ -1,0 +1,50 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Account } from '../accounts/account.js';
+import { serviceFromClient, type Service } from '../provider/clients.js';
+import type { ProviderAccount } from '../provider/account.js';
+
+/** Everything a gate's checks may look at; built once per request. */
+export interface GateFacts {
+  account: Account;
+  service: Service;
+  session: { acr?: string; amr?: string[]; loginTs?: number };
+  /** acr values the service asked for in this request (acr_values or its defaults) */
+  requestedAcr: string[];
+  now: Date;
+}
+
+export function buildGateFacts(input: {
+  account: Account;
+  service: Service;
+  session?: { acr?: string; amr?: string[]; loginTs?: number };
+  acrValues?: unknown;
+  now?: Date;
+}): GateFacts {
+  return {
+    account: input.account,
+    service: input.service,
+    session: input.session ?? {},
+    requestedAcr: typeof input.acrValues === 'string' ? input.acrValues.split(' ').filter(Boolean) : [],
+    now: input.now ?? new Date(),
+  };
+}
+
+const factsByRequest = new WeakMap<KoaContextWithOIDC, GateFacts | null>();
+
+/** The facts for the authorization request being processed, or null before sign-in. */
+export function gateFactsFor(ctx: KoaContextWithOIDC): GateFacts | null {
+  if (factsByRequest.has(ctx)) return factsByRequest.get(ctx)!;
+  const providerAccount = ctx.oidc.account as ProviderAccount | undefined;
+  const client = ctx.oidc.client;
+  const facts =
+    providerAccount?.account && client
+      ? buildGateFacts({
+          account: providerAccount.account,
+          service: serviceFromClient(client),
+          session: { acr: ctx.oidc.session?.acr, amr: ctx.oidc.session?.amr, loginTs: ctx.oidc.session?.loginTs },
+          acrValues: ctx.oidc.params?.acr_values,
+        })
+      : null;
+  factsByRequest.set(ctx, facts);
+  return facts;
+}

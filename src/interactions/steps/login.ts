@@ -1,0 +1,72 @@
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { checkLoginUsername } from '../../accounts/username.js';
+import { t } from '../../i18n/index.js';
+import { ACR } from '../../provider/acr.js';
+import { banner, finish, render, type InteractionContext, type InteractionDeps } from '../context.js';
+
+const loginForm = z.object({
+  username: z.string().max(256).default(''),
+  password: z.string().max(1024).default(''),
+});
+
+interface LoginFormState {
+  username: string;
+  errors?: { summary: string[]; fields: { username?: string; password?: string } };
+}
+
+export async function showLogin(deps: InteractionDeps, ctx: Context, { interaction, service }: InteractionContext, state: LoginFormState = { username: '' }, status = 200) {
+  const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint.slice(0, 64) : '';
+  await render(deps, ctx, 'login', status, {
+    title: t('login.title_for_service', { service: service.name }),
+    service: banner(service),
+    uid: interaction.uid,
+    values: { username: state.username || hint },
+    errors: state.errors ?? null,
+  });
+}
+
+/** The password login method: on success the SSO session gets the account, `acr` and `amr`. */
+export async function submitLogin(deps: InteractionDeps, ctx: Context, current: InteractionContext) {
+  const parsed = loginForm.safeParse(ctx.request.body ?? {});
+  const username = parsed.success ? parsed.data.username.trim() : '';
+  const password = parsed.success ? parsed.data.password : '';
+  if (!username || !password) {
+    const required = t('form.field_required');
+    return showLogin(deps, ctx, current, {
+      username,
+      errors: {
+        summary: [t('login.missing_fields')],
+        fields: { username: username ? undefined : required, password: password ? undefined : required },
+      },
+    }, 400);
+  }
+
+  const invalid = () => showLogin(deps, ctx, current, {
+    username,
+    errors: { summary: [t('login.invalid_credentials')], fields: {} },
+  }, 401);
+
+  // Garbage that could never be a username costs no argon2 time, yet answers the same way.
+  if (!checkLoginUsername(username).ok) return invalid();
+
+  const outcome = await deps.authenticator.authenticate({
+    username,
+    password,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+    clientId: current.service.id,
+  });
+  if (!outcome.ok && outcome.reason === 'throttled') {
+    ctx.set('Retry-After', String(outcome.retryAfterSeconds));
+    return showLogin(deps, ctx, current, {
+      username,
+      errors: { summary: [t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) })], fields: {} },
+    }, 429);
+  }
+  if (!outcome.ok) return invalid();
+
+  await finish(deps, ctx, {
+    login: { accountId: outcome.account.id, acr: ACR.password, amr: ['pwd'], remember: false },
+  });
+}

@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from './config.js';
+import { seedDemoAccounts } from './demo/seed.js';
+import { createLogger } from './logger.js';
+import { ClientsFileError } from './provider/clients.js';
+import { createServer, StartupError } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const server = await createServer({ config, logger });
+  const demoAccounts = config.demoSeed ? await seedDemoAccounts(server.deps.accounts, server.deps.provisioning) : [];
+  const url = await server.listen();
+
+  const lines = [
+    '',
+    `IAM Istruzione in ascolto su ${url} (issuer ${config.issuer})`,
+    `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redisUrl ? 'Redis' : 'in-process'}`,
+    '',
+    'Servizi registrati (demo: npm run demo-rp -- <id>):',
+    ...server.services.map((s) => `  - ${s.id.padEnd(20)} ${s.name}${s.demoPort ? `  → http://localhost:${s.demoPort}/` : ''}`),
+  ];
+  if (demoAccounts.length) {
+    lines.push('', 'Utenze demo:', ...demoAccounts.map((a) => `  - ${a.username.padEnd(14)} password ${a.password}   (${a.label})`));
+  }
+  console.log(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof StartupError || error instanceof ClientsFileError) {
+    console.error(`iam-istruzione: ${error.message}`);
+  } else {
+    console.error('iam-istruzione: start-up failed:', error);
+  }
+  process.exit(1);
+});

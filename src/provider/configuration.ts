@@ -1,0 +1,126 @@
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { AccountRepository } from '../accounts/repository.js';
+import type { RenderPage } from '../http/views.js';
+import type { Gate } from '../interactions/gates/gate.js';
+import { t } from '../i18n/index.js';
+import { CLAIMS_BY_SCOPE, createFindAccount } from './account.js';
+import { SUPPORTED_ACR_VALUES } from './acr.js';
+import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
+import type { ProviderKeys } from './keys.js';
+import { buildInteractionPolicy } from './policy.js';
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const TTL = {
+  AccessToken: 10 * MINUTE,
+  AuthorizationCode: MINUTE,
+  ClientCredentials: 10 * MINUTE,
+  IdToken: 10 * MINUTE,
+  Interaction: 30 * MINUTE,
+  /** a sign-in lasts a working day */
+  Session: 10 * HOUR,
+  RefreshToken: 14 * DAY,
+  Grant: 14 * DAY,
+} as const;
+
+export interface ProviderConfigurationDeps {
+  accounts: AccountRepository;
+  keys: ProviderKeys;
+  clients: Configuration['clients'];
+  adapter: Configuration['adapter'];
+  gates: readonly Gate[];
+  renderPage: RenderPage;
+  secureCookies: boolean;
+}
+
+export function buildConfiguration(deps: ProviderConfigurationDeps): Configuration {
+  return {
+    adapter: deps.adapter,
+    clients: deps.clients,
+    jwks: deps.keys.jwks as Configuration['jwks'],
+    cookies: {
+      keys: deps.keys.cookieKeys,
+      names: { session: 'iam_session', interaction: 'iam_interaction', resume: 'iam_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+    },
+    findAccount: createFindAccount(deps.accounts),
+    claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [scope, [...claims]])),
+    scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')],
+    acrValues: [...SUPPORTED_ACR_VALUES],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      authorizationSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'ES256', 'PS256'],
+    },
+    extraClientMetadata: {
+      properties: [...SERVICE_METADATA_PROPERTIES],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = await deps.renderPage('logout', { title: t('logout.title'), form, ...serviceBanner(ctx) });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = await deps.renderPage('logout-done', { title: t('logout.done_title'), ...serviceBanner(ctx) });
+        },
+      },
+      dPoP: { enabled: false },
+      userinfo: { enabled: true },
+    },
+    interactions: {
+      policy: buildInteractionPolicy(deps.gates),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // Services of the ministry's own do not ask for consent: their grant follows the request.
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (!serviceFromClient(ctx.oidc.client!).firstParty) return existing;
+      const grant = existing ?? new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session!.accountId!, clientId: ctx.oidc.client!.clientId });
+      const scopes = [...ctx.oidc.requestParamOIDCScopes].filter((s) => s !== 'offline_access' || ctx.oidc.prompts.has('consent'));
+      const missingScopes = scopes.filter((s) => !grant.getOIDCScope().split(' ').includes(s));
+      const missingClaims = [...ctx.oidc.requestParamClaims].filter((c) => !grant.getOIDCClaims().includes(c));
+      if (existing && missingScopes.length === 0 && missingClaims.length === 0) return existing;
+      if (missingScopes.length) grant.addOIDCScope(missingScopes.join(' '));
+      if (missingClaims.length) grant.addOIDCClaims(missingClaims);
+      await grant.save();
+      return grant;
+    },
+    rotateRefreshToken: () => true,
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    ttl: { ...TTL },
+    renderError: async (ctx, out, error) => {
+      ctx.type = 'html';
+      const expired = error instanceof errors.SessionNotFound;
+      ctx.body = await deps.renderPage('errors/oidc', {
+        title: t('error.title'),
+        message: expired ? t('error.interaction_expired') : t('error.oidc'),
+        detail: expired ? null : t('error.oidc_detail', { error: out.error, description: out.error_description ?? '' }),
+      });
+    },
+  };
+}
+
+function serviceBanner(ctx: KoaContextWithOIDC): { service: { name: string; logo?: string } | null } {
+  const client = ctx.oidc.client;
+  return { service: client ? { name: client.clientName ?? client.clientId, logo: client.logoUri } : null };
+}

@@ -1,0 +1,154 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { createPasswordAuthenticator } from './accounts/authentication.js';
+import { createLoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
+import { createPasswordHasher, type Argon2Parameters } from './accounts/password-hashing.js';
+import { createAccountProvisioning } from './accounts/provisioning.js';
+import { createAccountRepository } from './accounts/repository.js';
+import { createAdapterFactory } from './adapters/index.js';
+import { createApp } from './app.js';
+import { createAuditLog } from './audit/audit-log.js';
+import type { Config } from './config.js';
+import { createDatabase, pgliteDirectory, type Db } from './db/index.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createPageRenderer } from './http/views.js';
+import { GATES } from './interactions/gates/index.js';
+import type { Logger } from './logger.js';
+import type { ServiceDefinition } from './provider/clients.js';
+import { createProvider } from './provider/index.js';
+import { loadOrCreateKeys } from './provider/keys.js';
+
+export class StartupError extends Error {}
+
+export interface ServerOptions {
+  config: Config;
+  logger: Logger;
+  /** tests: a throwaway database instead of DATA_DIR */
+  pgliteDir?: string;
+  services?: ServiceDefinition[];
+  argon2?: Argon2Parameters;
+  throttleLimits?: ThrottleLimits;
+}
+
+export interface Server {
+  app: Koa;
+  provider: Provider;
+  db: Db;
+  redis?: Redis;
+  services: ServiceDefinition[];
+  deps: {
+    accounts: ReturnType<typeof createAccountRepository>;
+    provisioning: ReturnType<typeof createAccountProvisioning>;
+  };
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** config → database + migrations → Redis → keys → provider → app. */
+export async function createServer(options: ServerOptions): Promise<Server> {
+  const { config, logger } = options;
+  const db = await connectDatabase(config, options.pgliteDir);
+  let redis: Redis | undefined;
+  try {
+    redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+    const keys = await loadOrCreateKeys(db);
+    const accounts = createAccountRepository(db);
+    const audit = createAuditLog(db);
+    const hasher = createPasswordHasher(options.argon2);
+    const throttle = createLoginThrottle({ redis, limits: options.throttleLimits });
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit });
+    const renderPage = createPageRenderer(config);
+    const { provider, services } = createProvider({
+      config,
+      accounts,
+      keys,
+      adapter: createAdapterFactory({ redis }),
+      gates: GATES,
+      renderPage,
+      logger,
+      services: options.services,
+    });
+    const app = createApp({
+      config,
+      provider,
+      services,
+      accounts,
+      authenticator,
+      renderPage,
+      logger,
+      csrfSecret: keys.cookieKeys[0]!,
+      health: async () => ({
+        database: await sql`select 1`.execute(db).then(() => true, () => false),
+        ...(redis ? { redis: await redis.ping().then((r) => r === 'PONG', () => false) } : {}),
+      }),
+    });
+    app.on('error', (error: Error) => logger.debug({ err: error }, 'koa error'));
+
+    let httpServer: ReturnType<Koa['listen']> | undefined;
+    return {
+      app,
+      provider,
+      db,
+      redis,
+      services,
+      deps: { accounts, provisioning: createAccountProvisioning({ db, hasher, audit }) },
+      async listen(port = config.port, host = config.host) {
+        httpServer = app.listen(port, host);
+        httpServer.headersTimeout = 20_000;
+        httpServer.requestTimeout = 30_000;
+        await once(httpServer, 'listening');
+        const address = httpServer.address() as AddressInfo;
+        return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+      },
+      async close() {
+        if (httpServer) {
+          httpServer.closeAllConnections();
+          await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
+        }
+        redis?.disconnect();
+        await db.destroy();
+      },
+    };
+  } catch (error) {
+    redis?.disconnect();
+    await db.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function connectDatabase(config: Config, pgliteDir?: string): Promise<Db> {
+  const where = config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)} (DATABASE_URL)` : `PGlite in ${pgliteDir ?? pgliteDirectory(config.dataDir)}`;
+  let db: Db | undefined;
+  try {
+    db = await createDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDir ?? pgliteDirectory(config.dataDir) });
+    await migrateToLatest(db);
+    return db;
+  } catch (error) {
+    await db?.destroy().catch(() => undefined);
+    const reason = (error as { code?: string }).code ?? (error as Error).message;
+    throw new StartupError(`cannot open the database: ${where}: ${reason}. Check that it is running and that the URL, user and password are right.`);
+  }
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => Math.min(times * 200, 2000) });
+  redis.on('error', () => undefined); // connection errors surface on the commands that need Redis
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw new StartupError(`cannot reach Redis at ${safeUrl(url)} (REDIS_URL): ${(error as Error).message}. Check that it is running and reachable.`);
+  }
+}
+
+function safeUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
