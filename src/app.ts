@@ -33,6 +33,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = deps.config.trustProxy;
+  // the provider is mounted, so it reads and signs cookies through this app's context and keys
+  app.keys = deps.provider.keys;
   const secure = deps.config.issuer.startsWith('https:');
   const csrf = createCsrf({ secret: deps.csrfSecret, secureCookies: secure });
 

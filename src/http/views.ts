@@ -20,7 +20,7 @@ export function createPageRenderer(config: Pick<Config, 'rootDir' | 'helpdesk' |
   return async (view, locals, locale = 'it') => {
     const t: Translate = translator(locale);
     const data = { service: null, csrfToken: undefined, ...locals, t, locale, helpdesk: config.helpdesk };
-    const options = { cache, root: viewsDir, views: [viewsDir], async: true };
+    const options = { cache, root: viewsDir, views: [viewsDir] };
     const body = await ejs.renderFile(join(viewsDir, `${view}.ejs`), data, options);
     return ejs.renderFile(join(viewsDir, '_layout.ejs'), { ...data, body }, options);
   };

@@ -34,6 +34,7 @@ export interface ProviderConfigurationDeps {
   gates: readonly Gate[];
   renderPage: RenderPage;
   secureCookies: boolean;
+  issuer: string;
 }
 
 export function buildConfiguration(deps: ProviderConfigurationDeps): Configuration {
@@ -44,11 +45,21 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     cookies: {
       keys: deps.keys.cookieKeys,
       names: { session: 'iam_session', interaction: 'iam_interaction', resume: 'iam_resume' },
-      long: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
-      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
     },
     findAccount: createFindAccount(deps.accounts),
-    claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [scope, [...claims]])),
+    claims: {
+      // standalone claims: released whenever the session has them (acr, amr) or asked for
+      acr: null,
+      amr: null,
+      sid: null,
+      auth_time: null,
+      iss: null,
+      ...Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, claims]) => [scope, [...claims]])),
+      // every ID token says how the person signed in, asked or not (the Italian profile expects it)
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+    },
     scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')],
     acrValues: [...SUPPORTED_ACR_VALUES],
     responseTypes: ['code'],
@@ -104,6 +115,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       await grant.save();
       return grant;
     },
+    fetch: outboundFetch(deps.issuer),
     rotateRefreshToken: () => true,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
@@ -117,6 +129,24 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
         detail: expired ? null : t('error.oidc_detail', { error: out.error, description: out.error_description ?? '' }),
       });
     },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * oidc-provider refuses outgoing requests (back-channel logout) to special-use
+ * addresses. A provider that itself runs on loopback — development, the demo,
+ * tests — may call services on loopback; a public deployment keeps the guard.
+ */
+function outboundFetch(issuer: string): NonNullable<Configuration['fetch']> {
+  const local = LOOPBACK_HOSTS.has(new URL(issuer).hostname);
+  return (url, options) => {
+    if (local && LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+      const { dispatcher: _guard, ...unguarded } = options as RequestInit & { dispatcher?: unknown };
+      return fetch(url, unguarded);
+    }
+    return fetch(url, options);
   };
 }
 

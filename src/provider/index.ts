@@ -31,6 +31,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
     gates: deps.gates,
     renderPage: deps.renderPage,
     secureCookies: deps.config.issuer.startsWith('https:'),
+    issuer: deps.config.issuer,
   });
   const provider = new Provider(deps.config.issuer, configuration);
   provider.proxy = deps.config.trustProxy;

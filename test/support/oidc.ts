@@ -1,0 +1,74 @@
+import * as client from 'openid-client';
+import type { ServiceDefinition } from '../../src/provider/clients.js';
+import { FormBrowser, formFields } from './browser.js';
+
+export interface RelyingParty {
+  service: ServiceDefinition;
+  config: client.Configuration;
+}
+
+export async function relyingParty(issuer: string, service: ServiceDefinition): Promise<RelyingParty> {
+  const auth = service.clientSecret ? client.ClientSecretBasic(service.clientSecret) : client.None();
+  const config = await client.discovery(new URL(issuer), service.id, undefined, auth, {
+    execute: [client.allowInsecureRequests],
+  });
+  return { service, config };
+}
+
+export interface AuthorizationStart {
+  url: URL;
+  state: string;
+  nonce: string;
+  verifier: string;
+}
+
+export async function authorizationUrl(rp: RelyingParty, params: Record<string, string> = {}): Promise<AuthorizationStart> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(rp.config, {
+    redirect_uri: rp.service.redirectUris[0]!,
+    scope: 'openid profile email',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...params,
+  });
+  return { url, state, nonce, verifier };
+}
+
+/** Walks the browser from the authorization URL to wherever the provider stops: the RP, or a page. */
+export async function startAuthorization(browser: FormBrowser, start: AuthorizationStart) {
+  return browser.follow(await browser.get(start.url.toString()));
+}
+
+export async function submitLogin(browser: FormBrowser, page: { body: string }, username: string, password: string) {
+  const form = formFields(page.body, /\/login$/);
+  return browser.follow(await browser.post(form.action, { ...form.fields, username, password }));
+}
+
+/** Full sign-in through the login page; returns the callback URL the RP receives. */
+export async function signIn(
+  browser: FormBrowser,
+  rp: RelyingParty,
+  credentials: { username: string; password: string },
+  params: Record<string, string> = {},
+) {
+  const start = await authorizationUrl(rp, params);
+  let page = await startAuthorization(browser, start);
+  if (page.url.includes('/interaction/') && page.body.includes('name="password"')) {
+    page = await submitLogin(browser, page, credentials.username, credentials.password);
+  }
+  return { start, page };
+}
+
+export async function redeem(rp: RelyingParty, callbackUrl: string, start: AuthorizationStart) {
+  return client.authorizationCodeGrant(rp.config, new URL(callbackUrl), {
+    pkceCodeVerifier: start.verifier,
+    expectedState: start.state,
+    expectedNonce: start.nonce,
+  });
+}
+
+export { client };

@@ -1,0 +1,95 @@
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { ServiceDefinition } from '../../src/provider/clients.js';
+import { createServer, type Server } from '../../src/server.js';
+import type { ThrottleLimits } from '../../src/accounts/login-throttle.js';
+import { computeCodiceFiscale } from '../../src/accounts/codice-fiscale.js';
+import type { NewAccount } from '../../src/accounts/provisioning.js';
+
+export interface TestServer extends Server {
+  url: string;
+}
+
+/** Cheap argon2 parameters so tests spend their time on behaviour, not hashing. */
+export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+/**
+ * The whole app on 127.0.0.1:<random port>, on a throwaway PGlite and the
+ * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
+ */
+export async function startTestServer(options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits } = {}): Promise<TestServer> {
+  const { port, url } = await reservePort();
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    PORT: String(port),
+    ISSUER: url,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DEMO_SEED: 'false',
+  });
+  const server = await createServer({
+    config,
+    logger: createLogger(config.logLevel),
+    pgliteDir: 'memory://',
+    services: options.services,
+    argon2: TEST_ARGON2,
+    throttleLimits: options.throttleLimits,
+  });
+  await server.listen(port, '127.0.0.1');
+  return Object.assign(server, { url });
+}
+
+async function reservePort(): Promise<{ port: number; url: string }> {
+  const { createServer: createNetServer } = await import('node:net');
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return { port, url: `http://127.0.0.1:${port}` };
+}
+
+let counter = 0;
+
+/** A valid, unique person for each call (the CF is computed, so it passes validation). */
+export function testPerson(overrides: Partial<NewAccount> = {}): NewAccount {
+  counter += 1;
+  const unique = `${process.pid}${counter}`;
+  const familyName = overrides.familyName ?? `Verdi${letters(unique)}`;
+  const givenName = overrides.givenName ?? 'Anna';
+  const birthDate = overrides.birthDate ?? '1985-03-12';
+  const sex = overrides.sex ?? 'F';
+  return {
+    type: 'standard',
+    givenName,
+    familyName,
+    birthDate,
+    birthPlace: 'Roma',
+    sex,
+    fiscalCode: computeCodiceFiscale({ givenName, familyName, birthDate, sex, placeCode: 'H501' }),
+    personalEmail: `anna.${unique}@example.org`,
+    password: 'Corretta-Password-1!',
+    ...overrides,
+  };
+}
+
+function letters(digits: string): string {
+  return [...digits].map((d) => 'abcdefghij'[Number(d)]).join('');
+}
+
+/** A service definition for tests, on a redirect URI the test controls. */
+export function testService(overrides: Partial<ServiceDefinition> & Pick<ServiceDefinition, 'id'>): ServiceDefinition {
+  return {
+    name: `Servizio ${overrides.id}`,
+    clientSecret: `secret-${overrides.id}-0123456789abcdef0123456789`,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    redirectUris: [`http://127.0.0.1:9/${overrides.id}/callback`],
+    postLogoutRedirectUris: [`http://127.0.0.1:9/${overrides.id}/`],
+    firstParty: true,
+    enablementRequired: false,
+    acceptedAccountTypes: ['standard', 'mi'],
+    requiredAcr: null,
+    scopes: ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    ...overrides,
+  };
+}
