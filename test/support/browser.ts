@@ -5,7 +5,7 @@
 export class FormBrowser {
   private readonly cookies = new Map<string, string>();
 
-  constructor(private readonly origin: string) {}
+  constructor(private readonly origin: string, private readonly extraHeaders: Record<string, string> = {}) {}
 
   async get(url: string): Promise<Response> {
     return this.request(url, { method: 'GET' });
@@ -36,7 +36,7 @@ export class FormBrowser {
 
   async request(url: string, init: RequestInit): Promise<Response> {
     const target = new URL(url, this.origin);
-    const headers = new Headers(init.headers);
+    const headers = new Headers({ ...this.extraHeaders, ...Object.fromEntries(new Headers(init.headers)) });
     const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (cookie && target.origin === this.origin) headers.set('cookie', cookie);
     const response = await fetch(target, { ...init, headers, redirect: 'manual' });

@@ -1,3 +1,4 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { ServiceDefinition } from '../../src/provider/clients.js';
@@ -17,7 +18,9 @@ export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
  * The whole app on 127.0.0.1:<random port>, on a throwaway PGlite and the
  * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
  */
-export async function startTestServer(options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const { port, url } = await reservePort();
   const config = loadConfig({
     ...process.env,
@@ -26,6 +29,7 @@ export async function startTestServer(options: { services?: ServiceDefinition[];
     ISSUER: url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DEMO_SEED: 'false',
+    ...options.env,
   });
   const server = await createServer({
     config,
@@ -48,15 +52,18 @@ async function reservePort(): Promise<{ port: number; url: string }> {
   return { port, url: `http://127.0.0.1:${port}` };
 }
 
-let counter = 0;
+const CONSONANTS = 'BCDFGLMNPRSTVZ';
 
-/** A valid, unique person for each call (the CF is computed, so it passes validation). */
+/**
+ * A valid person, unique with high probability even across test files sharing one
+ * PostgreSQL database: random surname consonants and birth date feed the CF.
+ */
 export function testPerson(overrides: Partial<NewAccount> = {}): NewAccount {
-  counter += 1;
-  const unique = `${process.pid}${counter}`;
-  const familyName = overrides.familyName ?? `Verdi${letters(unique)}`;
+  const pick = () => CONSONANTS[randomInt(CONSONANTS.length)]!;
+  const unique = randomBytes(6).toString('hex');
+  const familyName = overrides.familyName ?? `${pick()}a${pick().toLowerCase()}${pick().toLowerCase()}ini`;
   const givenName = overrides.givenName ?? 'Anna';
-  const birthDate = overrides.birthDate ?? '1985-03-12';
+  const birthDate = overrides.birthDate ?? new Date(Date.UTC(1950, 0, 1) + randomInt(18_000) * 86_400_000).toISOString().slice(0, 10);
   const sex = overrides.sex ?? 'F';
   return {
     type: 'standard',
@@ -72,8 +79,9 @@ export function testPerson(overrides: Partial<NewAccount> = {}): NewAccount {
   };
 }
 
-function letters(digits: string): string {
-  return [...digits].map((d) => 'abcdefghij'[Number(d)]).join('');
+/** An MI username nobody else has. */
+export function testMiUsername(): string {
+  return `MI${randomInt(100_000_000, 999_999_999)}`;
 }
 
 /** A service definition for tests, on a redirect URI the test controls. */
