@@ -1,0 +1,96 @@
+import type { Account } from '../../src/accounts/account.js';
+import { blockingState, referenceEmail } from '../../src/accounts/account.js';
+import { buildGateFacts } from '../../src/interactions/facts.js';
+import { accountState } from '../../src/interactions/gates/account-state.js';
+import { GATES } from '../../src/interactions/gates/index.js';
+import { serviceAccess } from '../../src/interactions/gates/service-access.js';
+import type { Service } from '../../src/provider/clients.js';
+import { t } from '../../src/i18n/index.js';
+
+const now = new Date('2026-11-23T10:00:00Z');
+
+function account(overrides: Partial<Account> = {}): Account {
+  return {
+    id: '00000000-0000-4000-8000-000000000001',
+    username: 'mario.rossi',
+    type: 'standard',
+    givenName: 'Mario',
+    familyName: 'Rossi',
+    fiscalCode: 'RSSMRA80A01H501U',
+    birthDate: '1980-01-01',
+    birthPlace: 'Roma',
+    sex: 'M',
+    personalEmail: 'mario@example.org',
+    personalEmailVerified: false,
+    institutionalEmail: null,
+    mailboxState: null,
+    mobilePhone: null,
+    homePhone: null,
+    address: { street: null, postalCode: null, municipality: null, province: null, country: null },
+    status: 'active',
+    lockedUntil: null,
+    passwordChangedAt: now,
+    passwordExpiresAt: null,
+    passwordTemporary: false,
+    ...overrides,
+  };
+}
+
+const service: Service = { id: 's', name: 'SIDI', firstParty: true, enablementRequired: false, acceptedAccountTypes: ['mi'], requiredAcr: null };
+const facts = (a: Account, s: Service = service) => buildGateFacts({ account: a, service: s, now });
+const firing = (gate: typeof accountState, a: Account, s?: Service) => gate.checks.filter((c) => c.applies(facts(a, s))).map((c) => c.reason);
+
+describe('gates', () => {
+  it('walk account state before service access', () => {
+    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'service_access']);
+  });
+
+  it.each([
+    ['active', account(), []],
+    ['suspended', account({ status: 'suspended' }), ['account_suspended']],
+    ['locked until later', account({ lockedUntil: new Date(now.getTime() + 60_000) }), ['account_locked']],
+    ['lock expired', account({ lockedUntil: new Date(now.getTime() - 1) }), []],
+    ['suspended and locked', account({ status: 'suspended', lockedUntil: new Date(now.getTime() + 60_000) }), ['account_suspended']],
+  ])('account_state: %s', (_label, a, reasons) => {
+    expect(firing(accountState, a)).toEqual(reasons);
+  });
+
+  it.each([
+    ['standard at an MI-only service', account(), ['mi'], ['account_type_not_accepted']],
+    ['MI at an MI-only service', account({ type: 'mi' }), ['mi'], []],
+    ['standard where both are accepted', account(), ['standard', 'mi'], []],
+  ] as const)('service_access: %s', (_label, a, accepted, reasons) => {
+    expect(firing(serviceAccess, a, { ...service, acceptedAccountTypes: [...accepted] })).toEqual(reasons);
+  });
+
+  it('refusals use access_denied for prompt=none', () => {
+    for (const gate of GATES) for (const check of gate.checks) expect(check.error).toBe('access_denied');
+  });
+
+  it('the refusal page names the service and the accepted account types', async () => {
+    const page = await serviceAccess.show({ facts: facts(account()), reasons: ['account_type_not_accepted'], t });
+    expect(page.status).toBe(403);
+    expect(page.locals.message).toBe('SIDI accetta solo le utenze MI (personale del Ministero e delle segreterie). Hai eseguito l\'accesso con l\'utenza mario.rossi.');
+  });
+
+  it('the locked page says until when, in Rome time', async () => {
+    const page = await accountState.show({ facts: facts(account({ lockedUntil: new Date('2026-11-23T10:15:00Z') })), reasons: ['account_locked'], t });
+    expect(page.locals.message).toContain('23 novembre');
+    expect(page.locals.message).toContain('11:15');
+  });
+});
+
+describe('account rules', () => {
+  it('the reference e-mail is the institutional one when present', () => {
+    expect(referenceEmail(account())).toEqual({ address: 'mario@example.org', verified: false });
+    expect(referenceEmail(account({ institutionalEmail: 'mario.rossi@istruzione.it', mailboxState: 'ATTIVA' }))).toEqual({
+      address: 'mario.rossi@istruzione.it',
+      verified: true,
+    });
+    expect(referenceEmail(account({ personalEmail: null }))).toBeNull();
+  });
+
+  it('suspension outranks a lock', () => {
+    expect(blockingState(account({ status: 'suspended', lockedUntil: new Date(now.getTime() + 1000) }), now)).toBe('suspended');
+  });
+});
