@@ -30,7 +30,7 @@ const urlWithProtocols = (protocols: string[], example: string) =>
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.coerce.number({ error: 'must be a port number between 0 and 65535' }).int().min(0).max(65535).default(3000),
   ISSUER: urlWithProtocols(['http:', 'https:'], 'https://iam.pubblica.istruzione.it').optional(),
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
@@ -70,7 +70,7 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super('invalid configuration:\n' + problems.map((p) => '  - ' + p).join('\n'));
+    super(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
   }
 }
 
@@ -80,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+      parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`),
     );
   }
   const e = parsed.data;

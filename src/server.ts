@@ -136,14 +136,17 @@ async function connectDatabase(config: Config, pgliteDir?: string): Promise<Db> 
 
 async function connectRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => Math.min(times * 200, 2000) });
-  redis.on('error', () => undefined); // connection errors surface on the commands that need Redis
+  let lastError: Error | undefined;
+  // after start-up, connection errors surface on the commands that need Redis
+  redis.on('error', (error: Error) => (lastError = error));
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new StartupError(`cannot reach Redis at ${safeUrl(url)} (REDIS_URL): ${(error as Error).message}. Check that it is running and reachable.`);
+    const reason = (lastError ?? (error as Error)).message.replace(/\.+$/, '');
+    throw new StartupError(`cannot reach Redis at ${safeUrl(url)} (REDIS_URL): ${reason}. Check that it is running and reachable.`);
   }
 }
 

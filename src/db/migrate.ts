@@ -6,8 +6,9 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const result = await migrator.migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    const reason = (result.error as Error).message ?? String(result.error);
+    throw new Error(failed ? `migration ${failed} failed: ${reason}` : reason);
   }
   return result;
 }

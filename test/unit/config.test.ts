@@ -23,7 +23,7 @@ describe('configuration', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    const problems = (error as ConfigError).problems.join('\n');
+    const problems = (error as ConfigError).message;
     for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'TRUST_PROXY']) expect(problems).toContain(name);
     expect(problems).toContain('postgres://');
   });
