@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `IAM Istruzione in ascolto su ${url} (issuer ${config.issuer})`,
-    `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redisUrl ? 'Redis' : 'in-process'}`,
+    `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redisUrl ? 'Redis' : 'in-process'}; e-mail: ${server.deps.mailer.describe()}`,
     '',
     'Servizi registrati (demo: npm run demo-rp -- <id>):',
     ...server.services.map((s) => `  - ${s.id.padEnd(20)} ${s.name}${s.demoPort ? `  → http://localhost:${s.demoPort}/` : ''}`),

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -16,6 +17,7 @@ import type { Config } from './config.js';
 import { createDatabase, pgliteDirectory, type Db } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createPageRenderer } from './http/views.js';
+import { createMailer, type Mailer } from './mail/transport.js';
 import { GATES } from './interactions/gates/index.js';
 import type { Logger } from './logger.js';
 import type { ServiceDefinition } from './provider/clients.js';
@@ -43,6 +45,7 @@ export interface Server {
   deps: {
     accounts: ReturnType<typeof createAccountRepository>;
     provisioning: ReturnType<typeof createAccountProvisioning>;
+    mailer: Mailer;
   };
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -95,7 +98,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       db,
       redis,
       services,
-      deps: { accounts, provisioning: createAccountProvisioning({ db, hasher, audit }) },
+      deps: {
+        accounts,
+        provisioning: createAccountProvisioning({ db, hasher, audit }),
+        mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') }),
+      },
       async listen(port = config.port, host = config.host) {
         httpServer = app.listen(port, host);
         httpServer.headersTimeout = 20_000;
