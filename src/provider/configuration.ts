@@ -143,7 +143,8 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 function outboundFetch(issuer: string): NonNullable<Configuration['fetch']> {
   const local = LOOPBACK_HOSTS.has(new URL(issuer).hostname);
   return (url, options) => {
-    if (local && LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+    const target = new URL(url instanceof Request ? url.url : url);
+    if (local && LOOPBACK_HOSTS.has(target.hostname)) {
       const { dispatcher: _guard, ...unguarded } = options as RequestInit & { dispatcher?: unknown };
       return fetch(url, unguarded);
     }
