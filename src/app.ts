@@ -36,7 +36,7 @@ export function createApp(deps: AppDeps): Koa {
   // the provider is mounted, so it reads and signs cookies through this app's context and keys
   app.keys = deps.provider.keys;
   const secure = deps.config.issuer.startsWith('https:');
-  const csrf = createCsrf({ secret: deps.csrfSecret, secureCookies: secure });
+  const csrf = createCsrf({ secret: deps.csrfSecret });
 
   app.use(requestLog(deps.logger));
   app.use(securityHeaders({ hsts: secure }));

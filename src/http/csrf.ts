@@ -9,7 +9,7 @@ export const CSRF_FIELD = '_csrf';
  * Synchronizer token bound to a per-browser random cookie: the form carries an
  * HMAC of the cookie value, which another site can neither read nor forge.
  */
-export function createCsrf(options: { secret: string; secureCookies: boolean }) {
+export function createCsrf(options: { secret: string }) {
   const sign = (value: string) => createHmac('sha256', options.secret).update(value).digest('base64url');
 
   /** Makes `ctx.state.csrfToken` available to views, issuing the cookie on first use. */
@@ -17,7 +17,7 @@ export function createCsrf(options: { secret: string; secureCookies: boolean }) 
     let value = ctx.cookies.get(COOKIE);
     if (!value || !/^[\w-]{43}$/.test(value)) {
       value = randomBytes(32).toString('base64url');
-      ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/', overwrite: true });
+      ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', overwrite: true });
     }
     ctx.state.csrfToken = sign(value);
     await next();

@@ -33,7 +33,6 @@ export interface ProviderConfigurationDeps {
   adapter: Configuration['adapter'];
   gates: readonly Gate[];
   renderPage: RenderPage;
-  secureCookies: boolean;
   issuer: string;
 }
 
@@ -45,8 +44,9 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     cookies: {
       keys: deps.keys.cookieKeys,
       names: { session: 'iam_session', interaction: 'iam_interaction', resume: 'iam_resume' },
-      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
-      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+      // `secure` is left to the request: set over https, directly or behind a trusted proxy
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     findAccount: createFindAccount(deps.accounts),
     claims: {

@@ -30,7 +30,6 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
     clients: services.map((s) => toClientMetadata(s, deps.config.issuer)),
     gates: deps.gates,
     renderPage: deps.renderPage,
-    secureCookies: deps.config.issuer.startsWith('https:'),
     issuer: deps.config.issuer,
   });
   const provider = new Provider(deps.config.issuer, configuration);
