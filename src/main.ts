@@ -9,6 +9,17 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const server = await createServer({ config, logger });
   const demoAccounts = config.demoSeed ? await seedDemoAccounts(server.deps.accounts, server.deps.provisioning) : [];
+  // before anything is printed: whoever reads the banner may signal at once
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   const url = await server.listen();
 
   const lines = [
@@ -24,16 +35,6 @@ async function main(): Promise<void> {
   }
   console.log(lines.join('\n') + '\n');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,7 @@ const CONTENT_SECURITY_POLICY = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "font-src 'self'",
+  "font-src 'self' data:", // bootstrap-italia inlines an icon font
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",

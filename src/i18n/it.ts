@@ -53,9 +53,9 @@ export const it = {
   'account_type.mi': 'MI (personale del Ministero e delle segreterie)',
 
   'logout.title': 'Esci dai servizi',
-  'logout.question': 'Vuoi uscire? Uscirai da tutti i servizi a cui hai eseguito l\'accesso con queste credenziali.',
+  'logout.question': 'Vuoi uscire da tutti i servizi? Uscirai da tutti i servizi a cui hai eseguito l\'accesso con queste credenziali.',
   'logout.confirm': 'Sì, esci',
-  'logout.cancel': 'No, resta collegato',
+  'logout.cancel': 'No, esci solo da questo servizio',
   'logout.done_title': 'Sei uscito',
   'logout.done': 'Hai chiuso la sessione. Per proteggere i tuoi dati chiudi anche il browser se usi un computer condiviso.',
   'logout.done_service': 'Hai chiuso la sessione di {service} e di tutti gli altri servizi.',

@@ -8,8 +8,8 @@ import { LoginPage } from './pages/login-page.js';
 import { LogoutPage } from './pages/logout-page.js';
 import { RefusalPage } from './pages/refusal-page.js';
 import { axeViolations, describeViolations } from './support/axe.js';
-import { launchBrowser, openTab } from './support/browser.js';
-import { startWorld, type World } from './support/world.js';
+import { openTab } from './support/browser.js';
+import { startWorldAndBrowser, type World } from './support/world.js';
 
 const REGISTRO = { id: 'registro-elettronico', name: 'Registro Elettronico' };
 const SIDI = { id: 'sidi', name: 'SIDI', acceptedAccountTypes: ['mi' as const] };
@@ -19,7 +19,7 @@ let world: World;
 let browser: Browser;
 
 beforeAll(async () => {
-  [world, browser] = await Promise.all([startWorld([REGISTRO, SIDI, ESTERNO]), launchBrowser()]);
+  ({ world, browser } = await startWorldAndBrowser([REGISTRO, SIDI, ESTERNO]));
 });
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), world?.close()]);
@@ -45,7 +45,7 @@ async function openLogin(page: Page, serviceId: string): Promise<LoginPage> {
   return new LoginPage(page).waitUntilShown();
 }
 
-async function signedInPerson() {
+async function newAccount() {
   const person = testPerson();
   const { username } = await world.server.deps.provisioning.provision(person);
   return { username, password: person.password };
@@ -79,21 +79,21 @@ describe('accessibility (axe-core, WCAG 2.x A/AA and best practices)', () => {
   }));
 
   it('consent page', () => withPage(async (page) => {
-    const { username, password } = await signedInPerson();
+    const { username, password } = await newAccount();
     await (await openLogin(page, ESTERNO.id)).signIn(username, password);
     await new ConsentPage(page).waitUntilShown();
     await expectNoViolations(page, 'consent');
   }));
 
   it('refusal page', () => withPage(async (page) => {
-    const { username, password } = await signedInPerson();
+    const { username, password } = await newAccount();
     await (await openLogin(page, SIDI.id)).signIn(username, password);
     await new RefusalPage(page).waitUntilShown();
     await expectNoViolations(page, 'service refusal');
   }));
 
   it('logout page and the page after it', () => withPage(async (page) => {
-    const { username, password } = await signedInPerson();
+    const { username, password } = await newAccount();
     await (await openLogin(page, REGISTRO.id)).signIn(username, password);
     await new DemoRpPage(page, world.rps[REGISTRO.id]!).waitUntilSignedIn();
 

@@ -5,8 +5,8 @@ import { ConsentPage } from './pages/consent-page.js';
 import { DemoRpPage } from './pages/demo-rp-page.js';
 import { LoginPage } from './pages/login-page.js';
 import { RefusalPage } from './pages/refusal-page.js';
-import { launchBrowser, openTab } from './support/browser.js';
-import { startWorld, type World } from './support/world.js';
+import { openTab } from './support/browser.js';
+import { startWorldAndBrowser, type World } from './support/world.js';
 
 const SIDI = { id: 'sidi', name: 'SIDI', acceptedAccountTypes: ['mi' as const] };
 const ESTERNO = { id: 'biblioteca-digitale', name: 'Biblioteca Digitale', firstParty: false };
@@ -15,7 +15,7 @@ let world: World;
 let browser: Browser;
 
 beforeAll(async () => {
-  [world, browser] = await Promise.all([startWorld([SIDI, ESTERNO]), launchBrowser()]);
+  ({ world, browser } = await startWorldAndBrowser([SIDI, ESTERNO]));
 });
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), world?.close()]);

@@ -4,8 +4,8 @@ import { testPerson } from '../support/server.js';
 import { DemoRpPage } from './pages/demo-rp-page.js';
 import { LoginPage } from './pages/login-page.js';
 import { LogoutPage } from './pages/logout-page.js';
-import { launchBrowser, openTab } from './support/browser.js';
-import { startWorld, type World } from './support/world.js';
+import { openTab } from './support/browser.js';
+import { startWorldAndBrowser, type World } from './support/world.js';
 
 const REGISTRO = { id: 'registro-elettronico', name: 'Registro Elettronico' };
 const PAGO = { id: 'pago-in-rete', name: 'Pago In Rete' };
@@ -14,7 +14,7 @@ let world: World;
 let browser: Browser;
 
 beforeAll(async () => {
-  [world, browser] = await Promise.all([startWorld([REGISTRO, PAGO]), launchBrowser()]);
+  ({ world, browser } = await startWorldAndBrowser([REGISTRO, PAGO]));
 });
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), world?.close()]);

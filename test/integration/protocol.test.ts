@@ -166,7 +166,7 @@ describe('single sign-on and logout', () => {
       state: 'bye',
     });
     const confirm = await browser.follow(await browser.get(endSession.toString()));
-    expect(confirm.body).toContain('Vuoi uscire?');
+    expect(confirm.body).toContain('Vuoi uscire da tutti i servizi?');
     const form = formFields(confirm.body, /\/session\/end\/confirm$/);
     const done = await browser.follow(await browser.post(form.action, { ...form.fields, logout: 'yes' }));
     expect(done.url).toBe(`${rpA.service.postLogoutRedirectUris[0]}?state=bye`);

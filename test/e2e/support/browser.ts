@@ -48,7 +48,9 @@ export async function openTab(browser: Browser, options: BrowserContextOptions =
   const page = await context.newPage();
   const problems: PageProblems = { consoleErrors: [], brokenResources: [] };
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.consoleErrors.push(`${page.url()}: ${message.text()}`);
+    if (message.type() !== 'error') return;
+    const source = message.location().url;
+    problems.consoleErrors.push(`${page.url()}: ${message.text()}${source && source !== page.url() ? ` (${source})` : ''}`);
   });
   page.on('pageerror', (error) => problems.consoleErrors.push(`${page.url()}: ${error.message}`));
   page.on('requestfailed', (request) => {

@@ -1,7 +1,9 @@
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { Browser } from 'playwright-core';
 import { createDemoRp, type DemoRp } from '../../../examples/demo-rp/app.js';
 import type { ServiceDefinition } from '../../../src/provider/clients.js';
 import { startTestServer, testService, type TestServer } from '../../support/server.js';
+import { launchBrowser } from './browser.js';
 
 export type ServiceSpec = Partial<ServiceDefinition> & Pick<ServiceDefinition, 'id' | 'name'>;
 
@@ -90,4 +92,18 @@ async function holdFreePort(): Promise<PortHolder> {
     port,
     release: () => (released ??= new Promise<void>((resolve) => probe.close(() => resolve()))),
   };
+}
+
+/**
+ * The world and a browser, started side by side. If either fails the other is
+ * closed before the error is thrown, so a failed beforeAll leaves no chromium behind.
+ */
+export async function startWorldAndBrowser(specs: ServiceSpec[]): Promise<{ world: World; browser: Browser }> {
+  const [world, browser] = await Promise.allSettled([startWorld(specs), launchBrowser()]);
+  if (world.status === 'fulfilled' && browser.status === 'fulfilled') return { world: world.value, browser: browser.value };
+  await Promise.allSettled([
+    world.status === 'fulfilled' ? world.value.close() : undefined,
+    browser.status === 'fulfilled' ? browser.value.close() : undefined,
+  ]);
+  throw world.status === 'rejected' ? world.reason : (browser as PromiseRejectedResult).reason;
 }
