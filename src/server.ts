@@ -34,6 +34,8 @@ export interface ServerOptions {
   services?: ServiceDefinition[];
   argon2?: Argon2Parameters;
   throttleLimits?: ThrottleLimits;
+  /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
+  redisKeyPrefix?: string;
 }
 
 export interface Server {
@@ -62,14 +64,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
     const hasher = createPasswordHasher(options.argon2);
-    const throttle = createLoginThrottle({ redis, limits: options.throttleLimits });
+    const redisKeyPrefix = options.redisKeyPrefix ?? 'iam:';
+    const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
     const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit });
     const renderPage = createPageRenderer(config);
     const { provider, services } = createProvider({
       config,
       accounts,
       keys,
-      adapter: createAdapterFactory({ redis }),
+      adapter: createAdapterFactory({ redis, keyPrefix: `${redisKeyPrefix}oidc:` }),
       gates: GATES,
       renderPage,
       logger,

@@ -70,6 +70,12 @@ describe('login page', () => {
     expect(blocked.response.status).toBe(429);
     expect(Number(blocked.response.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(blocked.body).toContain('Troppi tentativi');
+    if (server.redis) {
+      // shared by every instance: the counters live in Redis, with a TTL
+      const keys = await server.redis.keys(`*throttle:*${username}*`);
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) expect(await server.redis.pttl(key)).toBeGreaterThan(0);
+    }
   });
 
   it('treats an unknown username under attack the same way (no enumeration through the throttle)', async () => {

@@ -38,6 +38,7 @@ export async function startTestServer(
     services: options.services,
     argon2: TEST_ARGON2,
     throttleLimits: options.throttleLimits,
+    redisKeyPrefix: `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');
   return Object.assign(server, { url });
