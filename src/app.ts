@@ -75,10 +75,12 @@ export function createApp(deps: AppDeps): Koa {
 }
 
 function requestLog(logger: Logger): Koa.Middleware {
+  const enabled = logger.isLevelEnabled('debug');
   return async (ctx, next) => {
     const started = performance.now();
     ctx.state.requestId = randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId as string);
+    if (!enabled) return next();
     try {
       await next();
     } finally {

@@ -31,10 +31,8 @@ export function createPasswordAuthenticator(deps: {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   audit: AuditLog;
-  now?: () => Date;
 }): PasswordAuthenticator {
   const accounts = createAccountRepository(deps.db);
-  const now = deps.now ?? (() => new Date());
 
   return {
     async authenticate(request) {
@@ -67,7 +65,7 @@ export function createPasswordAuthenticator(deps: {
       if (needsRehash) {
         await accounts.replaceHashForSamePassword(account.id, passwordHash, await deps.hasher.hash(request.password));
       }
-      await accounts.recordSuccessfulLogin(account.id, now());
+      // the audit entry is the record of the sign-in: recent activity is read from it
       await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'success', details: { rehashed: needsRehash } });
       return { ok: true, account };
     },

@@ -75,7 +75,6 @@ export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher
           password_hash: passwordHash,
           password_expires_at: null,
           password_temporary: input.passwordTemporary ?? false,
-          last_login_at: null,
         });
         for (const school of input.schools ?? []) {
           await accounts.addSchoolAssignment(account.id, { ...school, securityOfficer: school.securityOfficer ?? false });

@@ -95,10 +95,6 @@ export function createAccountRepository(db: Db) {
         .execute();
     },
 
-    async recordSuccessfulLogin(accountId: string, at: Date): Promise<void> {
-      await db.updateTable('accounts').set({ last_login_at: at }).where('id', '=', accountId).execute();
-    },
-
     async lockUntil(accountId: string, until: Date): Promise<void> {
       await db
         .updateTable('accounts')

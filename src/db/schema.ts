@@ -31,7 +31,6 @@ export interface AccountsTable {
   password_changed_at: Timestamp;
   password_expires_at: Date | null;
   password_temporary: Generated<boolean>;
-  last_login_at: Date | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -50,14 +50,41 @@ export function accountClaims(account: Account): Record<string, unknown> {
 }
 
 /**
+ * Keeps the account loaded while a code was issued for the moment the service
+ * redeems it (milliseconds later, as a rule): one query less per sign-in, which
+ * matters at a peak. Only the token endpoint takes from it, once; every
+ * authorization and userinfo request reads the database.
+ */
+class RecentlyLoadedAccounts {
+  private readonly entries = new Map<string, { account: Account; expires: number }>();
+
+  constructor(private readonly ttlMs = 10_000, private readonly maxEntries = 10_000) {}
+
+  remember(account: Account): void {
+    this.entries.delete(account.id);
+    this.entries.set(account.id, { account, expires: Date.now() + this.ttlMs });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  take(id: string): Account | undefined {
+    const entry = this.entries.get(id);
+    this.entries.delete(id);
+    return entry && entry.expires > Date.now() ? entry.account : undefined;
+  }
+}
+
+/**
  * oidc-provider filters claims by the granted scopes and requested claims; the
  * fiscal number is further held back from services not registered for it, even
  * when asked for through the claims parameter.
  */
 export function createFindAccount(accounts: AccountRepository): FindAccount {
+  const recent = new RecentlyLoadedAccounts();
   return async (ctx, sub) => {
-    const account = await accounts.findById(sub);
+    const route = ctx.oidc.route;
+    const account = (route === 'token' ? recent.take(sub) : undefined) ?? (await accounts.findById(sub));
     if (!account) return undefined;
+    if (route === 'resume' || route === 'authorization') recent.remember(account);
     const providerAccount: ProviderAccount = {
       accountId: account.id,
       account,

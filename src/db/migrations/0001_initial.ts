@@ -32,7 +32,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('password_changed_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('password_expires_at', 'timestamptz')
     .addColumn('password_temporary', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('last_login_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addCheckConstraint('accounts_mailbox_needs_address', sql`(institutional_email is null) = (mailbox_state is null)`)

@@ -1,0 +1,575 @@
+/**
+ * `npm run bench`: measures a running IAM Istruzione and writes docs/benchmarks.md.
+ *
+ * The provider (bench/server.ts) and a bare oidc-provider (bench/bare-server.ts) each run in a
+ * child process of their own, so the load generator here does not share their event loop. All
+ * traffic goes to 127.0.0.1, every run is bounded in time, and the children are always killed.
+ * Exits non-zero only when something crashes, never because a target was missed.
+ *
+ * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
+ * BENCH_CONNECTIONS (autocannon, default 10), BENCH_BROWSERS (sign-in loops, default 4 × cores),
+ * BENCH_OUTPUT (default docs/benchmarks.md), DATABASE_URL, REDIS_URL, UV_THREADPOOL_SIZE.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result as CannonResult } from 'autocannon';
+import { OWASP_ARGON2ID } from '../src/accounts/password-hashing.js';
+import { DEFAULT_THROTTLE_LIMITS } from '../src/accounts/login-throttle.js';
+import { cpuSeconds, machineCpu, processesCpu, threadSplit } from './cpu.js';
+import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_PASSWORD, BENCH_REDIRECT_URI, READY_PREFIX, type ReadyMessage } from './shared.js';
+import { percentile, runSignIns, signInOnce, STEPS, type SignInResult, type SignInTarget } from './signin.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CORES = availableParallelism();
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not "${raw}"`);
+  return value;
+}
+
+const SETTINGS = {
+  duration: numberFromEnv('BENCH_DURATION', 10),
+  warmup: numberFromEnv('BENCH_WARMUP', 2),
+  connections: Math.round(numberFromEnv('BENCH_CONNECTIONS', 10)),
+  browsers: Math.round(numberFromEnv('BENCH_BROWSERS', 4 * CORES)),
+  output: resolve(ROOT, process.env.BENCH_OUTPUT ?? 'docs/benchmarks.md'),
+};
+
+const TARGETS = { tokenRatio: 0.7, signInRatio: 0.6 };
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set<ChildProcess>();
+
+interface Child {
+  process: ChildProcess;
+  ready: ReadyMessage;
+}
+
+/** Starts `node --import tsx <script>` and waits for its ready line. */
+function startServer(script: string, env: NodeJS.ProcessEnv): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return new Promise<Child>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 90 s`)), 90_000);
+    const lines = createInterface({ input: child.stdout! });
+    let ready = false;
+    lines.on('line', (line) => {
+      if (!ready && line.startsWith(READY_PREFIX)) {
+        ready = true;
+        clearTimeout(timer);
+        resolvePromise({ process: child, ready: JSON.parse(line.slice(READY_PREFIX.length)) as ReadyMessage });
+      } else {
+        process.stderr.write(`[${script}] ${line}\n`);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`${script} exited before it was ready (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+/** Runs a script to completion and returns the JSON it printed. */
+function runJsonChild<T>(script: string, args: string[], timeoutSeconds: number): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise<T>((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} took longer than ${timeoutSeconds} s`));
+    }, timeoutSeconds * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`${script} exited with code ${code}`));
+      try {
+        resolvePromise(JSON.parse(output.trim().split('\n').pop()!) as T);
+      } catch {
+        reject(new Error(`${script} printed no JSON: ${output.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stopChild));
+}
+
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+/** The temporary PGlite directory, removed however the run ends. */
+let scratchDir: string | undefined;
+
+function removeScratch(): void {
+  if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+  scratchDir = undefined;
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return; // tsx passes a terminal's Ctrl-C on as a second signal
+    interrupted = true;
+    console.error(`bench: ${signal}, stopping the servers`);
+    void stopAll().finally(() => {
+      removeScratch();
+      process.exit(130);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- CPU accounting
+
+function selfCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+interface CpuSpent {
+  server: number;
+  /** the server's main thread (event loop) alone; the rest is libuv's threadpool and V8's helpers */
+  serverMain: number;
+  generator: number;
+  /** local PostgreSQL and Redis processes (with DATABASE_URL / REDIS_URL), 0 otherwise */
+  stores: number;
+  /** every process on the machine, the bench's own included */
+  machine: number;
+  steal: number;
+  wall: number;
+}
+
+/**
+ * Command names of the stores' server processes, counted only when the bench uses a store on
+ * this machine (so another project's idle-or-not PostgreSQL is not mistaken for ours).
+ */
+const STORE_PROCESSES = [
+  ...(isLocal(process.env.DATABASE_URL) ? ['postgres'] : []),
+  ...(isLocal(process.env.REDIS_URL) ? ['redis-server'] : []),
+];
+
+function isLocal(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    return ['localhost', '127.0.0.1', '[::1]', ''].includes(new URL(url).hostname) || new URL(url).hostname.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
+
+async function withCpu<T>(serverPid: number, work: () => Promise<T>): Promise<{ value: T; cpu: CpuSpent }> {
+  const s0 = cpuSeconds(serverPid);
+  const m0 = threadSplit(serverPid).main;
+  const g0 = selfCpuSeconds();
+  const stores0 = STORE_PROCESSES.length ? processesCpu(STORE_PROCESSES) : 0;
+  const machine0 = machineCpu();
+  const w0 = performance.now();
+  const value = await work();
+  const machine1 = machineCpu();
+  const stores1 = STORE_PROCESSES.length ? processesCpu(STORE_PROCESSES) : 0;
+  return {
+    value,
+    cpu: {
+      server: cpuSeconds(serverPid) - s0,
+      serverMain: threadSplit(serverPid).main - m0,
+      generator: selfCpuSeconds() - g0,
+      stores: stores1 - stores0,
+      machine: machine1.busy - machine0.busy,
+      steal: machine1.steal - machine0.steal,
+      wall: (performance.now() - w0) / 1000,
+    },
+  };
+}
+
+// ---------------------------------------------------------------- measurements
+
+interface HttpMeasurement {
+  name: string;
+  target: string;
+  requestsPerSecond: number;
+  total: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  cpu: CpuSpent;
+}
+
+type CannonRequest = { path: string; method?: string; headers?: Record<string, string>; body?: string };
+
+async function measureHttp(name: string, target: string, base: string, pid: number, req: CannonRequest): Promise<HttpMeasurement> {
+  const options = {
+    url: base + req.path,
+    method: req.method ?? 'GET',
+    headers: req.headers,
+    body: req.body,
+    connections: SETTINGS.connections,
+    timeout: 10,
+  };
+  await autocannon({ ...options, duration: SETTINGS.warmup });
+  const { value: r, cpu } = await withCpu(pid, () => autocannon({ ...options, duration: SETTINGS.duration }));
+  return summarize(name, target, r, cpu);
+}
+
+function summarize(name: string, target: string, r: CannonResult, cpu: CpuSpent): HttpMeasurement {
+  return {
+    name,
+    target,
+    // successful answers over the run's real duration (autocannon's requests.average is the mean of
+    // per-second samples, which a partial last sample drags down by up to a tenth at random)
+    requestsPerSecond: r['2xx'] / r.duration,
+    total: r.requests.total ?? r['2xx'] + r.non2xx,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
+    cpu,
+  };
+}
+
+/** One request by hand before the load, so a broken setup fails loudly instead of measuring errors. */
+async function expectOk(what: string, url: string, init: RequestInit = {}): Promise<void> {
+  const response = await fetch(url, init);
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`sanity check failed: ${what} answered ${response.status}: ${body.slice(0, 300)}`);
+}
+
+interface Argon2Ceiling {
+  parameters: typeof OWASP_ARGON2ID;
+  concurrency: number;
+  threadpool: string;
+  verifies: number;
+  failures: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  singleMs: number;
+  cpu: { own: number; machine: number; steal: number };
+}
+
+// ---------------------------------------------------------------- report
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  return {
+    cpu: model,
+    cores: CORES,
+    memoryGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    oidcProvider: (JSON.parse(readFileSync(join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')) as { version: string }).version,
+    date: new Date().toISOString(),
+  };
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+/** autocannon's latencies are whole milliseconds: 0 means under one. */
+const ms = (n: number) => (n === 0 ? '<1' : fmt(n));
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : 'n/a');
+const verdict = (value: number, target: number) => (value >= target ? 'PASS' : 'FAIL');
+
+/** Cores used during a window by processes other than the server and this one (other work on a shared machine). */
+function otherLoad(cpu: CpuSpent): number {
+  return Math.max(0, (cpu.machine - cpu.server - cpu.generator - cpu.stores) / cpu.wall);
+}
+
+function argonOtherLoad(a: Argon2Ceiling): number {
+  return Math.max(0, (a.cpu.machine - a.cpu.own) / a.seconds);
+}
+
+/** Worst outside interference over every window, in cores: other processes, or the hypervisor's steal. */
+function noise(r: Pick<Report, 'http' | 'signIn' | 'argon2'>): { other: number; steal: number } {
+  const windows = [...r.http.map((m) => m.cpu), r.signIn.cpu];
+  return {
+    other: Math.max(...windows.map(otherLoad), argonOtherLoad(r.argon2)),
+    steal: Math.max(...windows.map((c) => c.steal / c.wall), r.argon2.cpu.steal / r.argon2.seconds),
+  };
+}
+
+const NOISE_LIMIT = 0.15; // cores
+
+function statusList(codes: Record<string, number>): string {
+  return Object.entries(codes).map(([code, n]) => `${code}×${n}`).join(', ') || '—';
+}
+
+interface Report {
+  machine: ReturnType<typeof machine>;
+  ours: ReadyMessage;
+  bare: ReadyMessage;
+  http: HttpMeasurement[];
+  signIn: SignInResult & { cpu: CpuSpent };
+  argon2: Argon2Ceiling;
+  tokenRatio: number;
+  signInRatio: number;
+}
+
+function renderReport(r: Report): string {
+  const si = r.signIn;
+  const [oursToken, bareToken] = [r.http.find((m) => m.name === 'token-ours')!, r.http.find((m) => m.name === 'token-bare')!];
+  const lines: string[] = [];
+  const row = (cells: Array<string | number>) => lines.push(`| ${cells.join(' | ')} |`);
+  const perOp = (cpuSeconds: number, ops: number) => (ops > 0 ? fmt((cpuSeconds * 1000) / ops, 2) : 'n/a');
+
+  lines.push(
+    '# Benchmarks',
+    '',
+    '<!-- Written by `npm run bench` (bench/run.ts); overwritten on every run. -->',
+    '',
+    `Run of ${r.machine.date}.`,
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${r.machine.cpu}, ${r.machine.cores} cores available to Node`,
+    `- Memory: ${fmt(r.machine.memoryGiB, 1)} GiB`,
+    `- Node ${r.machine.node}, oidc-provider ${r.machine.oidcProvider}` +
+      (Number(r.machine.node.slice(1).split('.')[0]) < 22 ? ' (which warns that it wants Node 22 or later; the production image runs Node 22)' : ''),
+    `- libuv threadpool: ${r.ours.threadpool}`,
+    '',
+    '## What was measured',
+    '',
+    `- **IAM Istruzione** (bench/server.ts): \`createServer\` in its own process on ${r.ours.url}, NODE_ENV=${r.ours.nodeEnv},`,
+    `  argon2id ${JSON.stringify(OWASP_ARGON2ID)} (OWASP, the default), the default login throttle.`,
+    `  - accounts and audit: ${r.ours.database}`,
+    `  - oidc-provider artefacts (sessions, codes, tokens): ${r.ours.store}`,
+    `- **Bare oidc-provider** (bench/bare-server.ts): the same oidc-provider version with no Koa app around it, in its own process,`,
+    `  the same client, our adapter factory on the same kind of store (${r.bare.store}), keys made with jose.`,
+    `- Load from this process (bench/run.ts), to 127.0.0.1 only: autocannon with ${SETTINGS.connections} connections,`,
+    `  ${SETTINGS.warmup} s warm-up then ${SETTINGS.duration} s measured per row; the sign-in driver with ${SETTINGS.browsers} browsers`,
+    `  (4 × ${CORES} cores), each looping over whole sign-ins in a fresh cookie jar for the same time.`,
+    '',
+    '## Results',
+    '',
+  );
+  row(['Measurement', 'Throughput (2xx)', 'p50 latency', 'p99 latency', 'Completed', 'Errors / non-2xx', 'Status codes']);
+  row(['---', '---:', '---:', '---:', '---:', '---:', '---']);
+  for (const m of r.http) {
+    row([m.target, `${fmt(m.requestsPerSecond)} req/s`, `${ms(m.p50)} ms`, `${ms(m.p99)} ms`, m.total, `${m.errors} / ${m.non2xx}`, statusList(m.statusCodes)]);
+  }
+  row([
+    'Whole sign-in (ours): authorize → login page → POST login → code → token',
+    `${fmt(si.perSecond, 1)} sign-ins/s`,
+    `${fmt(percentile(si.latencies, 50))} ms`,
+    `${fmt(percentile(si.latencies, 99))} ms`,
+    si.completed,
+    `${si.failed} failed`,
+    Object.entries(si.failures).map(([k, n]) => `${k}×${n}`).join(', ') || '—',
+  ]);
+  row([
+    `argon2.verify ceiling (${r.argon2.concurrency} in flight, own process)`,
+    `${fmt(r.argon2.perSecond, 1)} verifies/s`,
+    `${fmt(r.argon2.p50)} ms`,
+    `${fmt(r.argon2.p99)} ms`,
+    r.argon2.verifies,
+    `${r.argon2.failures} failed`,
+    '—',
+  ]);
+
+  lines.push(
+    '',
+    '## Targets',
+    '',
+    '| Ratio | Value | Target | Verdict |',
+    '| --- | ---: | ---: | --- |',
+    `| POST /token client_credentials, ours ÷ bare oidc-provider (${fmt(oursToken.requestsPerSecond)} ÷ ${fmt(bareToken.requestsPerSecond)} req/s) | ${pct(r.tokenRatio)} | ≥ ${pct(TARGETS.tokenRatio)} | **${verdict(r.tokenRatio, TARGETS.tokenRatio)}** |`,
+    `| Sign-ins/s ÷ argon2id verifies/s (${fmt(si.perSecond, 1)} ÷ ${fmt(r.argon2.perSecond, 1)}) | ${pct(r.signInRatio)} | ≥ ${pct(TARGETS.signInRatio)} | **${verdict(r.signInRatio, TARGETS.signInRatio)}** |`,
+    '',
+    'A missed target is reported here; it does not fail the run.',
+    ...(() => {
+      const n = noise(r);
+      return n.other > NOISE_LIMIT || n.steal > NOISE_LIMIT
+        ? [
+            '',
+            `**Warning: the machine was not idle.** In the worst window other processes used ${fmt(n.other, 2)} cores and the hypervisor` +
+              ` stole ${fmt(n.steal, 2)} (see the last column below). The figures, and the ratios above all, are unreliable: rerun on an idle machine.`,
+          ]
+        : ['', `The machine was otherwise idle (other processes ≤ ${fmt(n.other, 2)} cores, steal ≤ ${fmt(n.steal, 2)} cores in every window).`];
+    })(),
+    '',
+    '## Where the sign-in time goes',
+    '',
+    'Time of each step as the driver sees it (request sent → last byte received), over all completed sign-ins:',
+    '',
+    '| Step | p50 | p99 | mean |',
+    '| --- | ---: | ---: | ---: |',
+  );
+  for (const step of STEPS) {
+    const values = si.steps[step];
+    const mean = values.reduce((a, b) => a + b, 0) / (values.length || 1);
+    lines.push(`| ${step} | ${fmt(percentile(values, 50), 1)} ms | ${fmt(percentile(values, 99), 1)} ms | ${fmt(mean, 1)} ms |`);
+  }
+  const loginAnswers = Object.entries(si.loginStatuses).map(([code, n]) => `${code}×${n}`).join(', ') || 'none';
+  const throttled = (si.loginStatuses['429'] ?? 0) + (si.loginStatuses['401'] ?? 0);
+  lines.push(
+    '',
+    `Login answers: ${loginAnswers}. ${throttled === 0 ? 'No 401 or 429: the login throttle (it counts failures only; limits ' + `${DEFAULT_THROTTLE_LIMITS.perUsernameAndIp.failures}/user+IP, ${DEFAULT_THROTTLE_LIMITS.perUsername.failures}/user, ${DEFAULT_THROTTLE_LIMITS.perIp.failures}/IP) never tripped.` : `**${throttled} logins were refused (401/429): the throttle or the password got in the way, so the sign-in rate is not meaningful.**`}`,
+    '',
+    'CPU used during each measured window, from Linux /proc. The server figures count all its threads: the main thread',
+    "(the event loop: JavaScript and, with PGlite, PostgreSQL compiled to WebAssembly) and the others (libuv's threadpool,",
+    `where argon2 runs, and V8's helpers). The load generator is this process. ${CORES} cores give ${CORES} CPU-seconds per`,
+    `second. PostgreSQL and Redis, when used, run in processes of their own: the "stores" column counts every`,
+    '`postgres` / `redis-server` process on this machine when DATABASE_URL / REDIS_URL point to it (nothing otherwise).',
+    '',
+    '| Measurement | Server CPU | Server CPU per operation | of which main thread | Stores CPU per operation | Load generator CPU per operation | Anything else on the machine |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const m of r.http) {
+    lines.push(`| ${m.target} | ${fmt(m.cpu.server / m.cpu.wall, 2)} cores | ${perOp(m.cpu.server, m.total)} ms | ${perOp(m.cpu.serverMain, m.total)} ms | ${perOp(m.cpu.stores, m.total)} ms | ${perOp(m.cpu.generator, m.total)} ms | ${fmt(otherLoad(m.cpu), 2)} cores |`);
+  }
+  lines.push(`| Whole sign-in | ${fmt(si.cpu.server / si.cpu.wall, 2)} cores | ${perOp(si.cpu.server, si.completed)} ms | ${perOp(si.cpu.serverMain, si.completed)} ms | ${perOp(si.cpu.stores, si.completed)} ms | ${perOp(si.cpu.generator, si.completed)} ms | ${fmt(otherLoad(si.cpu), 2)} cores |`);
+  lines.push(`| argon2 ceiling (own process) | ${fmt(r.argon2.cpu.own / r.argon2.seconds, 2)} cores | ${fmt((r.argon2.cpu.own * 1000) / r.argon2.verifies, 2)} ms | — | — | — | ${fmt(argonOtherLoad(r.argon2), 2)} cores |`);
+  const argonCpuMs = (r.argon2.cpu.own * 1000) / Math.max(1, r.argon2.verifies);
+  const per = (seconds: number) => (seconds * 1000) / Math.max(1, si.completed);
+  const serverMs = per(si.cpu.server);
+  const storesMs = per(si.cpu.stores);
+  const totalMs = serverMs + storesMs + per(si.cpu.generator);
+  const busy = (si.cpu.server + si.cpu.stores + si.cpu.generator) / si.cpu.wall;
+  const bound = (CORES * 1000) / totalMs;
+  lines.push(
+    '',
+    `At the ceiling one argon2id verification cost ${fmt(argonCpuMs, 1)} CPU-ms (${fmt(r.argon2.singleMs, 1)} ms alone on an idle machine).` +
+      ` During the sign-ins the server${storesMs > 0 ? ', the stores' : ''} and the load generator kept ${fmt(busy, 2)} of ${CORES} cores busy, and a sign-in cost` +
+      ` ${fmt(serverMs, 1)} CPU-ms in the server (${fmt(per(si.cpu.serverMain), 1)} of them on its main thread)` +
+      `${storesMs > 0 ? `, ${fmt(storesMs, 1)} in PostgreSQL/Redis` : ''} plus ${fmt(per(si.cpu.generator), 1)} in the load generator. Even with every core saturated the rate could not exceed` +
+      ` ${CORES} cores ÷ ${fmt(totalMs, 1)} CPU-ms ≈ ${fmt(bound, 1)} sign-ins/s, ${pct(bound / r.argon2.perSecond)} of the argon2 ceiling:` +
+      ' the ratio is set by how much CPU a sign-in needs besides the hash, and by how much of the machine the load generator takes.' +
+      ' `npx tsx bench/profile.ts [browsers] [seconds]` breaks the server\'s share down (per-step times, SQL statements, a V8 profile of the main thread).',
+    '',
+    '## How to rerun',
+    '',
+    '```sh',
+    'npm run bench                         # PGlite in a temporary directory + in-process store',
+    'DATABASE_URL=postgres://… REDIS_URL=redis://… npm run bench   # PostgreSQL + Redis',
+    'BENCH_DURATION=20 BENCH_BROWSERS=4 npm run bench             # longer runs, fewer browsers',
+    '```',
+    '',
+    'Other knobs: BENCH_WARMUP (s), BENCH_CONNECTIONS (autocannon), BENCH_OUTPUT (this file), UV_THREADPOOL_SIZE',
+    '(passed to the server and to the argon2 measurement alike). The run takes about 1½ minutes, sends traffic to',
+    '127.0.0.1 only, stops its child processes when it ends, and exits non-zero only if something crashed.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const pgliteDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'iam-bench-'));
+  scratchDir = pgliteDir;
+  try {
+    console.log(`bench: ${CORES} cores; ${SETTINGS.warmup} s warm-up + ${SETTINGS.duration} s per measurement; starting the servers…`);
+    const [ours, bare] = await Promise.all([
+      startServer('bench/server.ts', { ...process.env, ...(pgliteDir ? { BENCH_PGLITE_DIR: join(pgliteDir, 'pglite') } : {}) }),
+      startServer('bench/bare-server.ts', { ...process.env }),
+    ]);
+    const oursPid = ours.process.pid!;
+    const barePid = bare.process.pid!;
+    const basic = 'Basic ' + Buffer.from(`${BENCH_CLIENT_ID}:${BENCH_CLIENT_SECRET}`).toString('base64');
+    const tokenRequest: CannonRequest = {
+      path: '/token',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      body: 'grant_type=client_credentials',
+    };
+    console.log(`bench: ours at ${ours.ready.url} (${ours.ready.database}; ${ours.ready.store}), bare oidc-provider at ${bare.ready.url}`);
+
+    for (const base of [ours.ready.url, bare.ready.url]) {
+      await expectOk(`${base}/token`, base + '/token', { method: 'POST', headers: tokenRequest.headers, body: tokenRequest.body });
+    }
+    await expectOk('discovery', ours.ready.url + '/.well-known/openid-configuration');
+    await expectOk('jwks', ours.ready.url + '/jwks');
+
+    const http: HttpMeasurement[] = [];
+    const step = async (m: Promise<HttpMeasurement>) => {
+      const result = await m;
+      http.push(result);
+      console.log(`bench: ${result.target}: ${fmt(result.requestsPerSecond)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+    };
+    await step(measureHttp('discovery', 'GET /.well-known/openid-configuration (ours)', ours.ready.url, oursPid, { path: '/.well-known/openid-configuration' }));
+    await step(measureHttp('jwks', 'GET /jwks (ours)', ours.ready.url, oursPid, { path: '/jwks' }));
+    await step(measureHttp('token-ours', 'POST /token client_credentials (ours)', ours.ready.url, oursPid, tokenRequest));
+    await step(measureHttp('token-bare', 'POST /token client_credentials (bare oidc-provider)', bare.ready.url, barePid, tokenRequest));
+
+    const target: SignInTarget = {
+      url: ours.ready.url,
+      clientId: BENCH_CLIENT_ID,
+      clientSecret: BENCH_CLIENT_SECRET,
+      redirectUri: BENCH_REDIRECT_URI,
+      username: ours.ready.username!,
+      password: BENCH_PASSWORD,
+    };
+    await signInOnce(target, {}); // throws with the failing step if the flow is broken
+    await runSignIns(target, SETTINGS.browsers, SETTINGS.warmup);
+    const { value: signInResult, cpu: signInCpu } = await withCpu(oursPid, () => runSignIns(target, SETTINGS.browsers, SETTINGS.duration));
+    const signIn = { ...signInResult, cpu: signInCpu };
+    console.log(
+      `bench: sign-ins: ${fmt(signIn.perSecond, 1)}/s (${signIn.completed} in ${fmt(signIn.seconds, 1)} s, ${signIn.failed} failed), ` +
+        `p50 ${fmt(percentile(signIn.latencies, 50))} ms, p99 ${fmt(percentile(signIn.latencies, 99))} ms`,
+    );
+
+    await stopAll(); // the argon2 measurement gets the machine to itself
+    const argon2 = await runJsonChild<Argon2Ceiling>('bench/argon2-ceiling.ts', [String(SETTINGS.browsers), String(SETTINGS.warmup), String(SETTINGS.duration)], SETTINGS.warmup + SETTINGS.duration + 60);
+    console.log(`bench: argon2id verify ceiling: ${fmt(argon2.perSecond, 1)}/s with ${argon2.concurrency} in flight (${argon2.threadpool})`);
+
+    const tokenRatio = http.find((m) => m.name === 'token-ours')!.requestsPerSecond / http.find((m) => m.name === 'token-bare')!.requestsPerSecond;
+    const signInRatio = signIn.perSecond / argon2.perSecond;
+    const report: Report = { machine: machine(), ours: ours.ready, bare: bare.ready, http, signIn, argon2, tokenRatio, signInRatio };
+    if (!existsSync(dirname(SETTINGS.output))) mkdirSync(dirname(SETTINGS.output), { recursive: true });
+    writeFileSync(SETTINGS.output, renderReport(report));
+
+    console.log(
+      [
+        '',
+        `token ours/bare:        ${pct(tokenRatio)} (target ≥ ${pct(TARGETS.tokenRatio)}) ${verdict(tokenRatio, TARGETS.tokenRatio)}`,
+        `sign-ins/argon2 ceiling: ${pct(signInRatio)} (target ≥ ${pct(TARGETS.signInRatio)}) ${verdict(signInRatio, TARGETS.signInRatio)}`,
+        ...(noise(report).other > NOISE_LIMIT || noise(report).steal > NOISE_LIMIT
+          ? [`WARNING: other load on the machine during the run (up to ${fmt(noise(report).other, 2)} cores, steal ${fmt(noise(report).steal, 2)}): figures unreliable`]
+          : []),
+        `written: ${relative(process.cwd(), SETTINGS.output)} (${fmt((performance.now() - started) / 1000)} s)`,
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await stopAll();
+    removeScratch();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('bench: crashed:', error);
+    void stopAll().finally(() => process.exit(1));
+  },
+);
