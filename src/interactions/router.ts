@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { formBody } from '../http/body.js';
 import { noStore } from '../http/security-headers.js';
 import { t } from '../i18n/index.js';
@@ -8,7 +8,6 @@ import { buildGateFacts } from './facts.js';
 import { gateNamed } from './gates/index.js';
 import { showConsent, submitConsent } from './steps/consent.js';
 import { showLogin, submitLogin } from './steps/login.js';
-import type { Middleware } from 'koa';
 
 /**
  * The screens the provider sends the browser to. Everything lives under
