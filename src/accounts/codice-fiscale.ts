@@ -118,7 +118,7 @@ function lettersOf(name: string): { consonants: string; vowels: string } {
 }
 
 function padded(code: string): string {
-  return code.padEnd(3, 'X'); // short names are completed with X
+  return code.padEnd(3, 'X').slice(0, 3); // short names are completed with X
 }
 
 /** The three letters for the family name: consonants, then vowels, then X. */
