@@ -11,17 +11,22 @@ export interface PostalAddress {
   country: string | null;
 }
 
-/** The domain view of an account; no password hash ever leaves the repository through it. */
-export interface Account {
-  id: string;
-  username: string;
-  type: AccountType;
+/** Who the person is (DOMAIN.md §3); the codice fiscale must agree with the rest. */
+export interface Identity {
   givenName: string;
   familyName: string;
   fiscalCode: string;
+  /** 'YYYY-MM-DD' */
   birthDate: string;
   birthPlace: string;
   sex: 'M' | 'F';
+}
+
+/** The domain view of an account; no password hash ever leaves the repository through it. */
+export interface Account extends Identity {
+  id: string;
+  username: string;
+  type: AccountType;
   personalEmail: string | null;
   personalEmailVerified: boolean;
   institutionalEmail: string | null;

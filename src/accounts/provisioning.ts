@@ -1,22 +1,16 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { SchoolRole } from '../db/schema.js';
-import type { Account, AccountType, MailboxState } from './account.js';
+import type { Account, AccountType, Identity, MailboxState } from './account.js';
 import { validateCodiceFiscale } from './codice-fiscale.js';
 import type { PasswordHasher } from './password-hashing.js';
 import { createAccountRepository } from './repository.js';
 import { baseUsername, isMiUsername, pickUsername } from './username.js';
 
-export interface NewAccount {
+export interface NewAccount extends Identity {
   type: AccountType;
   /** required for MI accounts (assigned by the ministry); standard ones get nome.cognome */
   username?: string;
-  givenName: string;
-  familyName: string;
-  fiscalCode: string;
-  birthDate: string;
-  birthPlace: string;
-  sex: 'M' | 'F';
   personalEmail?: string;
   institutionalEmail?: { address: string; state: MailboxState };
   mobilePhone?: string;
