@@ -8,7 +8,7 @@ import type { RenderPage } from './views.js';
 
 /** Every failure of our routes becomes an Italian page with a 4xx/5xx; no stack reaches a client. */
 export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Middleware {
-  const page = async (status: number, key: MessageKey, vars = {}, reference?: string) =>
+  const page = async (key: MessageKey, vars = {}, reference?: string) =>
     deps.renderPage('errors/error', {
       title: t('error.title'),
       message: t(key, vars),
@@ -18,10 +18,12 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
+      // a status with no body (no route, wrong method): answer with a page too
+      if (ctx.status >= 400 && ctx.body == null) {
+        const status = ctx.status;
         ctx.type = 'html';
-        ctx.body = await page(404, 'error.not_found');
+        ctx.body = await page(status === 404 ? 'error.not_found' : 'error.bad_request');
+        ctx.status = status;
       }
     } catch (error) {
       const { status, key, vars, retryAfter } = classify(error);
@@ -33,7 +35,7 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
         deps.logger.error({ err: error, requestId: reference, path: ctx.path }, 'unhandled error');
       }
       ctx.type = 'html';
-      ctx.body = await page(status, key, vars, reference);
+      ctx.body = await page(key, vars, reference);
     }
   };
 }

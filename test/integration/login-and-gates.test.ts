@@ -215,3 +215,15 @@ describe('consent', () => {
     expect(new URL(done.url).searchParams.get('error')).toBe('access_denied');
   });
 });
+
+describe('pages for stray requests', () => {
+  it.each([
+    ['GET', '/no-such-page', 404, 'La pagina richiesta non esiste.'],
+    ['GET', '/interaction/abc/login', 405, 'La richiesta non è valida.'],
+  ])('%s %s answers %i with an Italian page', async (method, path, status, text) => {
+    const response = await fetch(`${server.url}${path}`, { method });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toContain(text);
+  });
+});
