@@ -35,7 +35,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/views ./views
 COPY --from=build /app/public ./public
 COPY --from=build /app/clients.json ./clients.json
-# /data holds the generated keys and, without DATABASE_URL, the PGlite database and outbox.
+# /data holds the e-mail outbox and, without DATABASE_URL, the PGlite database (accounts and keys).
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
