@@ -5,20 +5,22 @@ import mount from 'koa-mount';
 import serve from 'koa-static';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRepository } from './accounts/repository.js';
 import type { PasswordAuthenticator } from './accounts/authentication.js';
 import type { Config } from './config.js';
 import { createCsrf } from './http/csrf.js';
+import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
 import { securityHeaders } from './http/security-headers.js';
 import type { RenderPage } from './http/views.js';
 import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
 import type { Logger } from './logger.js';
-import type { ServiceDefinition } from './provider/clients.js';
+import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'rootDir' | 'trustProxy' | 'issuer'>;
+  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer'>;
   provider: Provider;
   services: ServiceDefinition[];
   accounts: AccountRepository;
@@ -32,15 +34,17 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.trustProxy;
+  // pinRequestOrigin rewrites the forwarding headers before anything reads them
+  app.proxy = true;
   // the provider is mounted, so it reads and signs cookies through this app's context and keys
   app.keys = deps.provider.keys;
   const secure = deps.config.issuer.startsWith('https:');
-  const csrf = createCsrf({ secret: deps.csrfSecret });
+  const csrf = createCsrf({ secret: deps.csrfSecret, secure });
 
   app.use(requestLog(deps.logger));
   app.use(securityHeaders({ hsts: secure }));
   app.use(errorPages({ renderPage: deps.renderPage, logger: deps.logger }));
+  app.use(pinRequestOrigin({ issuer: deps.config.issuer, proxy: deps.config.proxy, logger: deps.logger }));
 
   const assets = { maxage: 24 * 60 * 60 * 1000, gzip: false, brotli: false };
   app.use(mount('/assets/bootstrap-italia', serve(join(deps.config.rootDir, 'node_modules/bootstrap-italia/dist'), assets)));
@@ -65,14 +69,22 @@ export function createApp(deps: AppDeps): Koa {
 
   const interactions = createInteractionRouter(
     { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, renderPage: deps.renderPage },
-    csrf,
+    csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
 
+  app.use(formTargetsOfClientInPlay);
   app.use(mount(deps.provider));
   return app;
 }
+
+/** Pages the provider renders itself (logout, form_post) may lead to the service in play. */
+const formTargetsOfClientInPlay: Koa.Middleware = async (ctx, next) => {
+  await next();
+  const client = (ctx as Partial<KoaContextWithOIDC>).oidc?.client;
+  if (client) ctx.state.formActionOrigins = formActionOrigins(client.metadata());
+};
 
 function requestLog(logger: Logger): Koa.Middleware {
   const enabled = logger.isLevelEnabled('debug');

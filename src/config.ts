@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -38,7 +39,11 @@ const environmentSchema = z.object({
   MAIL_FROM: z.string().min(3).default('IAM Istruzione <noreply@istruzione.it>'),
   DATA_DIR: z.string().min(1).default('data'),
   CLIENTS_FILE: z.string().min(1).default('clients.json'),
-  TRUST_PROXY: booleanFlag.default(false),
+  TRUST_PROXY: z.string().transform(parseProxyTrust).optional(),
+  KEYS_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== null, 'must be 32 random bytes, base64url-encoded (e.g. openssl rand -base64 32)')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_SEED: booleanFlag.optional(),
   HELPDESK_PHONE: z.string().min(3).default('080 926 7603'),
@@ -46,6 +51,64 @@ const environmentSchema = z.object({
 });
 
 export type AccountType = 'standard' | 'mi';
+
+/**
+ * Which reverse proxies may tell us the client's address: none (the socket's peer is the
+ * client), the last `hops` proxies in front of us, or proxies at these addresses/CIDRs.
+ */
+export type ProxyTrust =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'hops'; readonly hops: number }
+  | { readonly kind: 'addresses'; readonly addresses: readonly string[] };
+
+const NO_PROXY: ProxyTrust = Object.freeze({ kind: 'none' });
+
+function parseProxyTrust(value: string, ctx: z.RefinementCtx): ProxyTrust {
+  const v = value.trim().toLowerCase();
+  if (['false', 'no', '0'].includes(v)) return NO_PROXY;
+  // 'true' predates hop counts: it meant one proxy in front of us
+  if (['true', 'yes'].includes(v)) return Object.freeze({ kind: 'hops', hops: 1 });
+  if (/^\d{1,2}$/.test(v)) return Object.freeze({ kind: 'hops', hops: Number(v) });
+  const addresses = v.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = addresses.filter((a) => !isAddressOrCidr(a));
+  if (addresses.length === 0 || bad.length) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be false, a number of proxy hops (e.g. 1), or a comma-separated list of proxy addresses or CIDRs (e.g. 10.0.0.0/8,::1)${bad.length ? `; not an address: ${bad.join(', ')}` : ''}`,
+    });
+    return z.NEVER;
+  }
+  return Object.freeze({ kind: 'addresses', addresses: Object.freeze(addresses) });
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** A BlockList holding the trusted proxies (empty unless trust is by address). */
+export function trustedProxyList(trust: ProxyTrust): BlockList {
+  const list = new BlockList();
+  if (trust.kind !== 'addresses') return list;
+  for (const entry of trust.addresses) {
+    const [address, prefix] = entry.split('/') as [string, string | undefined];
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+/** 32 bytes from base64, base64url or hex; null when the value is not exactly that. */
+export function decodeKey(value: string): Buffer | null {
+  const v = value.trim();
+  const bytes = /^[0-9a-f]{64}$/i.test(v) ? Buffer.from(v, 'hex') : /^[\w+/=-]+$/.test(v) ? Buffer.from(v, 'base64') : null;
+  return bytes && bytes.length === 32 ? bytes : null;
+}
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -60,9 +123,11 @@ export interface Config {
   /** Absolute path where the embedded defaults keep their files (PGlite, outbox). */
   readonly dataDir: string;
   readonly clientsFile: string;
-  readonly trustProxy: boolean;
+  readonly proxy: ProxyTrust;
+  /** Encrypts signing, cookie and CSRF keys at rest; absent: generated into DATA_DIR (embedded, development). */
+  readonly keysEncryptionKey?: Buffer;
   readonly logLevel: string;
-  /** Create the demo accounts at start (default: only on the embedded database). */
+  /** Create the demo accounts at start (default: only on the embedded database, never in production). */
   readonly demoSeed: boolean;
   readonly helpdesk: { readonly phone: string; readonly url: string };
   readonly rootDir: string;
@@ -97,9 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     dataDir: resolve(rootDir, e.DATA_DIR),
     clientsFile: resolve(rootDir, e.CLIENTS_FILE),
-    trustProxy: e.TRUST_PROXY,
+    proxy: e.TRUST_PROXY ?? NO_PROXY,
+    keysEncryptionKey: e.KEYS_ENCRYPTION_KEY ? decodeKey(e.KEYS_ENCRYPTION_KEY)! : undefined,
     logLevel: e.LOG_LEVEL,
-    demoSeed: e.DEMO_SEED ?? !e.DATABASE_URL,
+    demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
     rootDir,
   });

@@ -22,6 +22,7 @@ import { GATES } from './interactions/gates/index.js';
 import type { Logger } from './logger.js';
 import type { ServiceDefinition } from './provider/clients.js';
 import { createProvider } from './provider/index.js';
+import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
 
 export class StartupError extends Error {}
@@ -53,14 +54,15 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** config → database + migrations → Redis → keys → provider → app. */
+/** config → key-encryption key → database + migrations → Redis → keys → provider → app. */
 export async function createServer(options: ServerOptions): Promise<Server> {
   const { config, logger } = options;
+  const kek = await loadKeysEncryptionKey(config);
   const db = await connectDatabase(config, options.pgliteDir);
   let redis: Redis | undefined;
   try {
     redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
-    const keys = await loadOrCreateKeys(db);
+    const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
     const hasher = createPasswordHasher(options.argon2);
@@ -76,6 +78,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       gates: GATES,
       renderPage,
       logger,
+      audit,
       services: options.services,
     });
     const app = createApp({
@@ -86,7 +89,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       authenticator,
       renderPage,
       logger,
-      csrfSecret: keys.cookieKeys[0]!,
+      csrfSecret: keys.csrfKey,
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),
         ...(redis ? { redis: await redis.ping().then((r) => r === 'PONG', () => false) } : {}),

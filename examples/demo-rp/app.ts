@@ -7,12 +7,12 @@ import { asymmetricAlgorithms } from './backchannel.js';
 import { loadClient, type DemoClient } from './clients.js';
 import { discoverProvider, isLoopback, type TokenEndpointAuthMethod } from './oidc.js';
 import { createRoutes, type BackchannelLogoutRecord, type RejectedBackchannelLogout } from './routes.js';
-import { SessionStore } from './sessions.js';
+import { SessionStore, type SessionStoreOptions } from './sessions.js';
 import { errorPage } from './views.js';
 
 export type { DemoClient } from './clients.js';
 export type { BackchannelLogoutRecord, RejectedBackchannelLogout } from './routes.js';
-export type { Session, SignIn } from './sessions.js';
+export type { Session, SessionLimits, SessionStoreOptions, SignIn } from './sessions.js';
 
 export interface DemoRpOptions {
   /** A service id from the clients file; ignored when `client` is given. */
@@ -34,6 +34,8 @@ export interface DemoRpOptions {
   tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   /** Where one-line diagnostics go; default console.error. */
   log?: (line: string) => void;
+  /** Bounds and clock of the session store; defaults in DEFAULT_SESSION_LIMITS. */
+  sessionStore?: SessionStoreOptions;
 }
 
 export interface DemoRp {
@@ -72,7 +74,7 @@ export async function createDemoRp(options: DemoRpOptions): Promise<DemoRp> {
     ?? `${url}/`;
 
   const metadata = config.serverMetadata();
-  const sessions = new SessionStore();
+  const sessions = new SessionStore(options.sessionStore);
   const backchannelLogouts: BackchannelLogoutRecord[] = [];
   const rejectedBackchannelLogouts: RejectedBackchannelLogout[] = [];
 

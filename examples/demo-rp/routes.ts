@@ -4,8 +4,9 @@ import type { Context } from 'koa';
 import * as client from 'openid-client';
 import { InvalidLogoutToken, verifyLogoutToken, type LogoutTokenExpectations } from './backchannel.js';
 import type { DemoClient } from './clients.js';
+import { CSRF_FIELD, csrfTokenMatches } from './csrf.js';
 import type { Session, SessionStore, SignIn } from './sessions.js';
-import { errorPage, signedInPage, signedOutPage, STYLESHEET, type PageContext } from './views.js';
+import { errorPage, logoutPage, signedInPage, signedOutPage, STYLESHEET, type PageContext } from './views.js';
 
 export interface BackchannelLogoutRecord {
   receivedAt: Date;
@@ -47,8 +48,8 @@ export function createRoutes(deps: RouteDeps): Router {
     return sessions.get(ctx.cookies.get(deps.cookie.name));
   }
 
-  function startSession(ctx: Context): Session {
-    const session = sessions.create();
+  function startSession(ctx: Context, signIn?: SignIn): Session {
+    const session = sessions.create(signIn);
     ctx.cookies.set(deps.cookie.name, session.id, {
       httpOnly: true,
       sameSite: 'lax',
@@ -164,13 +165,30 @@ export function createRoutes(deps: RouteDeps): Router {
 
     // A fresh session id after sign-in, so an id planted before login is worthless.
     sessions.destroy(session.id);
-    startSession(ctx).signIn = signIn;
+    startSession(ctx, signIn);
     ctx.redirect('/');
   });
 
-  router.post('/refresh', async (ctx) => {
+  // The demo's own forms send nothing but their CSRF token.
+  const sessionFormBody = bodyParser({ enableTypes: ['form'], formLimit: '4kb' });
+
+  /** False (and a 403 page) unless the form carries the session's own token. */
+  function fromOwnForm(ctx: Context, session: Session, refused: string): boolean {
+    const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    if (csrfTokenMatches(session.csrfToken, body[CSRF_FIELD])) return true;
+    deps.log(`${ctx.method} ${ctx.path} refused: missing or wrong CSRF token`);
+    showError(ctx, 403, {
+      title: refused,
+      message: 'La richiesta non proviene da una pagina di questo servizio: il codice di sicurezza del modulo '
+        + 'manca o non è valido, quindi non è stato fatto nulla. Torna alla pagina iniziale e usa di nuovo il pulsante.',
+    });
+    return false;
+  }
+
+  router.post('/refresh', sessionFormBody, async (ctx) => {
     const session = currentSession(ctx);
     const signIn = session?.signIn;
+    if (session && !fromOwnForm(ctx, session, 'Aggiornamento non eseguito')) return;
     ctx.status = 303;
     if (!session || !signIn?.refreshToken) return ctx.redirect('/');
 
@@ -204,9 +222,18 @@ export function createRoutes(deps: RouteDeps): Router {
     ctx.redirect('/');
   });
 
-  const logout = (ctx: Context): void => {
+  // A GET never logs out: any page on the web could trigger it with an <img>.
+  router.get('/logout', (ctx) => {
     const session = currentSession(ctx);
-    if (ctx.method === 'POST') ctx.status = 303;
+    if (!session?.signIn) return ctx.redirect('/');
+    ctx.type = 'html';
+    ctx.body = logoutPage(page, session);
+  });
+
+  router.post('/logout', sessionFormBody, (ctx) => {
+    const session = currentSession(ctx);
+    if (session && !fromOwnForm(ctx, session, 'Uscita non eseguita')) return;
+    ctx.status = 303;
     if (!session) return ctx.redirect('/');
     sessions.destroy(session.id);
 
@@ -222,9 +249,7 @@ export function createRoutes(deps: RouteDeps): Router {
       post_logout_redirect_uri: deps.postLogoutRedirectUri,
       state,
     }).href);
-  };
-  router.get('/logout', logout);
-  router.post('/logout', logout);
+  });
 
   router.post(
     '/backchannel-logout',

@@ -1,3 +1,4 @@
+import { CSRF_FIELD } from './csrf.js';
 import { html, type SafeHtml } from './html.js';
 import type { Session } from './sessions.js';
 
@@ -17,8 +18,9 @@ function layout(page: PageContext, title: string, body: SafeHtml): string {
 <link rel="stylesheet" href="/style.css">
 </head>
 <body>
+${demoBanner(page)}
 <header>
-<p class="tag">Servizio dimostrativo · ${page.serviceId}</p>
+<p class="tag">${page.serviceId}</p>
 <h1>${page.serviceName}</h1>
 </header>
 <main>
@@ -28,6 +30,25 @@ ${body}
 </body>
 </html>
 `.value;
+}
+
+/**
+ * Said on every page, first thing, so nobody mistakes the demo for the school service it
+ * plays. A labelled region: screen readers list it among the landmarks, and axe wants
+ * all content inside one.
+ */
+function demoBanner(page: PageContext): SafeHtml {
+  return html`<section class="demo-banner" aria-label="Avviso">
+<p><strong>Servizio dimostrativo</strong>: simula ${page.serviceName} per provare l'accesso unico. Non è il servizio reale.</p>
+</section>`;
+}
+
+/** A form that changes the session: POST with the session's synchronizer token. */
+function sessionForm(session: Session, action: string, label: string): SafeHtml {
+  return html`<form method="post" action="${action}">
+<input type="hidden" name="${CSRF_FIELD}" value="${session.csrfToken}">
+<button type="submit">${label}</button>
+</form>`;
 }
 
 function notice(text: string | undefined): SafeHtml {
@@ -94,13 +115,22 @@ ${notice(session.notice)}
 <dt>Token di aggiornamento</dt><dd>${signIn.refreshToken ? 'presente' : 'assente'}</dd>
 </dl>
 <div class="actions">
-${signIn.refreshToken
-    ? html`<form method="post" action="/refresh"><button type="submit">Aggiorna token</button></form>`
-    : html``}
-<form method="post" action="/logout"><button type="submit">Esci</button></form>
+${signIn.refreshToken ? sessionForm(session, '/refresh', 'Aggiorna token') : html``}
+${sessionForm(session, '/logout', 'Esci')}
 </div>
 ${claimsTable("Dati dall'ID token", signIn.idTokenClaims)}
 ${userinfo}`);
+}
+
+/** What GET /logout shows: leaving takes a press of the button, never a mere link or image. */
+export function logoutPage(page: PageContext, session: Session): string {
+  return layout(page, 'Esci', html`
+<h2>Vuoi uscire da ${page.serviceName}?</h2>
+<p>Uscirai anche dal servizio di accesso unico.</p>
+<div class="actions">
+${sessionForm(session, '/logout', 'Esci')}
+<a class="button secondary" href="/">Resta nel servizio</a>
+</div>`);
 }
 
 export interface ErrorPageOptions {
@@ -129,12 +159,16 @@ export const STYLESHEET = `
 body { font-family: "Titillium Web", system-ui, sans-serif; margin: 0; color: #17324d; background: #f5f7fa; }
 header { background: #0066cc; color: #fff; padding: 1rem 2rem; }
 header h1 { margin: 0; font-size: 1.75rem; }
-.tag { margin: 0; font-size: .875rem; opacity: .85; }
+.tag { margin: 0; font-size: .875rem; }
+.demo-banner { background: #fff4d6; border-bottom: 3px solid #a66300; color: #17324d; padding: .5rem 2rem; }
+.demo-banner p { margin: 0; max-width: 60rem; }
 main { max-width: 60rem; margin: 1.5rem auto; padding: 0 2rem; }
 footer { max-width: 60rem; margin: 2rem auto; padding: 0 2rem; font-size: .875rem; color: #5c6f82; }
 .button, button { display: inline-block; background: #0066cc; color: #fff; border: 0; border-radius: 4px;
   padding: .5rem 1.25rem; font: inherit; font-weight: 600; text-decoration: none; cursor: pointer; }
-.actions { display: flex; gap: 1rem; margin: 1rem 0; }
+.button.secondary { background: #fff; color: #0066cc; box-shadow: inset 0 0 0 2px #0066cc; }
+.actions { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; margin: 1rem 0; }
+.actions form { margin: 0; }
 .notice { background: #e6f4ea; border-left: 4px solid #008758; padding: .75rem 1rem; }
 .warning { background: #fff4e5; border-left: 4px solid #a66300; padding: .75rem 1rem; }
 table { border-collapse: collapse; width: 100%; margin: 1.5rem 0; background: #fff; }

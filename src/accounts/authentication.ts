@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { Account } from './account.js';
-import type { LoginThrottle, ThrottleVerdict } from './login-throttle.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hashing.js';
 import { createAccountRepository } from './repository.js';
 
@@ -37,14 +37,17 @@ export function createPasswordAuthenticator(deps: {
   return {
     async authenticate(request) {
       const attempt = { username: request.username, ip: request.ip };
-      const verdict: ThrottleVerdict = await deps.throttle.check(attempt);
-      if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
-
       const auditBase = { ip: request.ip, userAgent: request.userAgent, clientId: request.clientId, action: 'login.password' };
+      // the attempt's point is taken before any argon2 work, and given back only on success
+      const ticket = await deps.throttle.take(attempt);
+      if (!ticket.allowed) {
+        await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'refused', details: { reason: 'throttled', scope: ticket.scope } });
+        return { ok: false, reason: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
+      }
+
       const found = await accounts.findCredentialsByUsername(request.username);
       if (!found) {
         await deps.hasher.verifyAgainstNothing(request.password);
-        await deps.throttle.recordFailure(attempt);
         await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'failure', details: { reason: 'unknown_username' } });
         return { ok: false, reason: 'invalid_credentials' };
       }
@@ -52,16 +55,16 @@ export function createPasswordAuthenticator(deps: {
       const { account, passwordHash } = found;
       const { valid, needsRehash } = await deps.hasher.verify(passwordHash, request.password);
       if (!valid) {
-        const { lockedUntil } = await deps.throttle.recordFailure(attempt);
         await deps.audit.record({ ...auditBase, actorKind: 'anonymous', subjectId: account.id, outcome: 'failure', details: { reason: 'wrong_password' } });
-        if (lockedUntil) {
+        if (ticket.lockIfWrong) {
+          const lockedUntil = ticket.lockIfWrong;
           await accounts.lockUntil(account.id, lockedUntil);
           await deps.audit.record({ ...auditBase, action: 'account.locked', actorKind: 'system', subjectId: account.id, outcome: 'success', details: { until: lockedUntil.toISOString() } });
         }
         return { ok: false, reason: 'invalid_credentials' };
       }
 
-      await deps.throttle.recordSuccess(attempt);
+      await deps.throttle.succeeded(attempt);
       if (needsRehash) {
         await accounts.replaceHashForSamePassword(account.id, passwordHash, await deps.hasher.hash(request.password));
       }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { addressGroup } from '../http/client-address.js';
 
 export interface ThrottleLimits {
   /** failures allowed for one username from one address within the window */
@@ -17,7 +18,11 @@ export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
 };
 
 export type ThrottleScope = 'username_ip' | 'username' | 'ip';
-export type ThrottleVerdict = { blocked: false } | { blocked: true; scope: ThrottleScope; retryAfterSeconds: number };
+
+/** The outcome of taking an attempt's point before the password is checked. */
+export type ThrottleTicket =
+  | { allowed: true; /** set when this attempt took the username's last point: a wrong password locks the account until then */ lockIfWrong?: Date }
+  | { allowed: false; scope: ThrottleScope; retryAfterSeconds: number };
 
 export interface LoginAttempt {
   username: string;
@@ -25,15 +30,25 @@ export interface LoginAttempt {
 }
 
 export interface LoginThrottle {
-  check(attempt: LoginAttempt): Promise<ThrottleVerdict>;
-  /** Counts a failure; `lockedUntil` is set when this failure reached the per-username limit. */
-  recordFailure(attempt: LoginAttempt): Promise<{ lockedUntil?: Date }>;
-  recordSuccess(attempt: LoginAttempt): Promise<void>;
+  /**
+   * Counts the attempt in every counter at once, before any password work: a burst of
+   * parallel attempts cannot all pass a check that reads first and writes after.
+   */
+  take(attempt: LoginAttempt): Promise<ThrottleTicket>;
+  /** A correct password: the username's counters start again and the address gets its point back. */
+  succeeded(attempt: LoginAttempt): Promise<void>;
+}
+
+interface Counter {
+  scope: ThrottleScope;
+  limiter: RateLimiterAbstract;
+  key: (a: LoginAttempt) => string;
 }
 
 /**
- * Counters are keyed by the typed username whether or not an account has it,
- * so a blocked unknown username looks exactly like a blocked real one.
+ * Counters are keyed by the typed username whether or not an account has it, so a
+ * blocked unknown username looks exactly like a blocked real one. Addresses are
+ * counted by group (an IPv6 /64), as one subscriber holds the whole group.
  */
 export function createLoginThrottle(options: { redis?: Redis; keyPrefix?: string; limits?: ThrottleLimits } = {}): LoginThrottle {
   const limits = options.limits ?? DEFAULT_THROTTLE_LIMITS;
@@ -43,47 +58,47 @@ export function createLoginThrottle(options: { redis?: Redis; keyPrefix?: string
       ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix: prefix + name, points: failures, duration: windowSeconds })
       : new RateLimiterMemory({ keyPrefix: prefix + name, points: failures, duration: windowSeconds });
 
-  const limiters: Array<{ scope: ThrottleScope; limiter: RateLimiterAbstract; key: (a: LoginAttempt) => string }> = [
-    { scope: 'username_ip', limiter: limiter('user-ip', limits.perUsernameAndIp), key: (a) => `${normal(a.username)}|${a.ip}` },
-    { scope: 'username', limiter: limiter('user', limits.perUsername), key: (a) => normal(a.username) },
-    { scope: 'ip', limiter: limiter('ip', limits.perIp), key: (a) => a.ip },
-  ];
+  const usernameAndIp: Counter = { scope: 'username_ip', limiter: limiter('user-ip', limits.perUsernameAndIp), key: (a) => `${normal(a.username)}|${addressGroup(a.ip)}` };
+  const username: Counter = { scope: 'username', limiter: limiter('user', limits.perUsername), key: (a) => normal(a.username) };
+  const ip: Counter = { scope: 'ip', limiter: limiter('ip', limits.perIp), key: (a) => addressGroup(a.ip) };
+  const counters = [usernameAndIp, username, ip];
 
   return {
-    async check(attempt) {
-      const states = await Promise.all(limiters.map(({ limiter: l, key }) => l.get(key(attempt))));
-      let verdict: ThrottleVerdict = { blocked: false };
-      states.forEach((state, i) => {
-        const { scope, limiter: l } = limiters[i]!;
-        if (state && state.consumedPoints >= l.points) {
-          const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-          if (!verdict.blocked || retryAfterSeconds > verdict.retryAfterSeconds) verdict = { blocked: true, scope, retryAfterSeconds };
-        }
-      });
-      return verdict;
-    },
-
-    async recordFailure(attempt) {
-      const results = await Promise.all(
-        limiters.map(({ limiter: l, key }) => l.consume(key(attempt)).catch(overLimitOrThrow)),
+    async take(attempt) {
+      // consume() increments atomically (in Redis, one INCR): each parallel attempt gets its own count
+      const outcomes = await Promise.all(
+        counters.map(({ limiter: l, key }) => l.consume(key(attempt)).then(
+          (result) => ({ over: false, result }),
+          (rejection: unknown) => ({ over: true, result: overLimitOrThrow(rejection) }),
+        )),
       );
-      const perUsername = results[1] as { consumedPoints: number; msBeforeNext: number } | undefined;
-      if (perUsername && perUsername.consumedPoints === limits.perUsername.failures) {
-        return { lockedUntil: new Date(Date.now() + perUsername.msBeforeNext) };
+      const blocking = outcomes.flatMap((o, i) => (o.over ? [{ counter: counters[i]!, ms: o.result.msBeforeNext }] : []));
+      if (blocking.length === 0) {
+        const perUsername = outcomes[1]!.result;
+        return perUsername.consumedPoints === limits.perUsername.failures
+          ? { allowed: true, lockIfWrong: new Date(Date.now() + perUsername.msBeforeNext) }
+          : { allowed: true };
       }
-      return {};
+      // a refused attempt checks nothing: give back what it took from counters that did not refuse it
+      await Promise.all(outcomes.map((o, i) => (o.over ? undefined : counters[i]!.limiter.reward(counters[i]!.key(attempt), 1))));
+      const worst = blocking.reduce((a, b) => (b.ms > a.ms ? b : a));
+      return { allowed: false, scope: worst.counter.scope, retryAfterSeconds: Math.max(1, Math.ceil(worst.ms / 1000)) };
     },
 
-    async recordSuccess(attempt) {
-      await Promise.all(limiters.slice(0, 2).map(({ limiter: l, key }) => l.delete(key(attempt))));
+    async succeeded(attempt) {
+      await Promise.all([
+        usernameAndIp.limiter.delete(usernameAndIp.key(attempt)),
+        username.limiter.delete(username.key(attempt)),
+        ip.limiter.reward(ip.key(attempt), 1),
+      ]);
     },
   };
 }
 
 // rate-limiter-flexible rejects with its result when over the limit, and with an Error when the store fails.
-function overLimitOrThrow(rejection: unknown): unknown {
+function overLimitOrThrow(rejection: unknown): RateLimiterRes {
   if (rejection instanceof Error) throw rejection;
-  return rejection;
+  return rejection as RateLimiterRes;
 }
 
 function normal(username: string): string {

@@ -71,9 +71,10 @@ export interface AuditLogTable {
 
 export interface ProviderKeysTable {
   kid: string;
-  use: 'signing' | 'cookie';
+  use: 'signing' | 'cookie' | 'csrf';
   alg: string | null;
-  secret: ColumnType<Record<string, unknown>, string, never>;
+  /** Encrypted (src/provider/key-encryption.ts); written as JSON text, rewritten only to encrypt a clear row. */
+  secret: ColumnType<Record<string, unknown>, string, string>;
   created_at: CreatedAt;
   retired_at: Date | null;
 }

@@ -26,7 +26,9 @@ export async function loadInteraction(deps: InteractionDeps, ctx: Context): Prom
   if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction does not match the cookie');
   const client = await deps.provider.Client.find(String(interaction.params.client_id));
   if (!client) throw new errors.SessionNotFound('client no longer registered');
-  return { interaction, service: serviceFromClient(client) };
+  const service = serviceFromClient(client);
+  ctx.state.formActionOrigins = service.formActionOrigins;
+  return { interaction, service };
 }
 
 export async function finish(deps: InteractionDeps, ctx: Context, result: InteractionResults): Promise<void> {

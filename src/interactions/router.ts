@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
+import type { CsrfGuard } from '../http/csrf.js';
 import { formBody } from '../http/body.js';
 import { noStore } from '../http/security-headers.js';
 import { t } from '../i18n/index.js';
@@ -13,7 +14,7 @@ import { showLogin, submitLogin } from './steps/login.js';
  * The screens the provider sends the browser to. Everything lives under
  * /interaction/<uid> because the interaction cookie is scoped to that path.
  */
-export function createInteractionRouter(deps: InteractionDeps, csrf: { issue: Middleware; verify: Middleware }) {
+export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) {
   const router = new Router({ prefix: '/interaction' });
   router.use(noStore, csrf.issue);
   const post = [formBody(), csrf.verify] as const;

@@ -1,5 +1,5 @@
 import type { Account as OidcAccount, FindAccount } from 'oidc-provider';
-import { referenceEmail, type Account } from '../accounts/account.js';
+import { blockingState, referenceEmail, type Account } from '../accounts/account.js';
 import type { AccountRepository } from '../accounts/repository.js';
 
 /** The claim name SPID/CIE OpenID Connect uses for the fiscal number, value `TINIT-<CF>`. */
@@ -13,6 +13,25 @@ export const CLAIMS_BY_SCOPE = {
   address: ['address'],
   fiscal_number: [FISCAL_NUMBER_CLAIM],
 } as const;
+
+/** Claims about the sign-in itself, not the person: every service may receive them. */
+const SIGN_IN_CLAIMS = ['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'] as const;
+
+/** The scope a person's claim is released under, if any. */
+export function scopeOfClaim(claim: string): keyof typeof CLAIMS_BY_SCOPE | undefined {
+  return (Object.keys(CLAIMS_BY_SCOPE) as Array<keyof typeof CLAIMS_BY_SCOPE>).find((scope) =>
+    (CLAIMS_BY_SCOPE[scope] as readonly string[]).includes(claim));
+}
+
+/** Every claim a service registered for `scope` (space-separated) may ever receive. */
+export function releasableClaims(scope: string | undefined): Set<string> {
+  const scopes = new Set(scope?.split(' '));
+  const claims = new Set<string>(SIGN_IN_CLAIMS);
+  for (const [name, members] of Object.entries(CLAIMS_BY_SCOPE)) {
+    if (scopes.has(name)) members.forEach((claim) => claims.add(claim));
+  }
+  return claims;
+}
 
 /** What our gates need beside oidc-provider's account shape. */
 export interface ProviderAccount extends OidcAccount {
@@ -74,24 +93,28 @@ class RecentlyLoadedAccounts {
 }
 
 /**
- * oidc-provider filters claims by the granted scopes and requested claims; the
- * fiscal number is further held back from services not registered for it, even
- * when asked for through the claims parameter.
+ * oidc-provider filters claims by the granted scopes and requested claims; on top of
+ * that nothing leaves for a service beyond the scopes it is registered for, whatever
+ * the claims parameter asked (the claims parameter is also trimmed on arrival).
  */
+const SIGN_IN_ROUTES: ReadonlySet<string> = new Set(['authorization', 'resume']);
+
 export function createFindAccount(accounts: AccountRepository): FindAccount {
   const recent = new RecentlyLoadedAccounts();
   return async (ctx, sub) => {
     const route = ctx.oidc.route;
     const account = (route === 'token' ? recent.take(sub) : undefined) ?? (await accounts.findById(sub));
     if (!account) return undefined;
+    // During sign-in the account_state gate explains the block; everywhere else (token,
+    // userinfo, refresh) a suspended account is as good as gone.
+    if (!SIGN_IN_ROUTES.has(route) && blockingState(account, new Date()) === 'suspended') return undefined;
     if (route === 'resume' || route === 'authorization') recent.remember(account);
     const providerAccount: ProviderAccount = {
       accountId: account.id,
       account,
       async claims() {
-        const claims = accountClaims(account);
-        const allowed = ctx.oidc.client?.scope?.split(' ') ?? [];
-        if (!allowed.includes('fiscal_number')) delete claims[FISCAL_NUMBER_CLAIM];
+        const releasable = releasableClaims(ctx.oidc.client?.scope);
+        const claims = Object.fromEntries(Object.entries(accountClaims(account)).filter(([claim]) => releasable.has(claim)));
         return claims as { sub: string };
       },
     };

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountType } from '../accounts/account.js';
-import { SUPPORTED_ACR_VALUES } from './acr.js';
 
 /** A registered client service, as the rest of the product sees it. */
 export interface Service {
@@ -14,38 +13,76 @@ export interface Service {
   enablementRequired: boolean;
   acceptedAccountTypes: AccountType[];
   requiredAcr: string | null;
+  /** Origins its redirect and post-logout URIs live at: where a form on our pages may lead. */
+  formActionOrigins: string[];
 }
 
-const httpUrl = z.string().refine((v) => {
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export type ServiceRules = { production: boolean };
+
+/**
+ * A URL the provider sends a browser or a logout token to: https, no fragment, no
+ * credentials, no wildcard; plain http only for loopback while developing.
+ */
+export function endpointUrlProblem(value: string, { production }: ServiceRules): string | null {
+  let url: URL;
   try {
-    const u = new URL(v);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.hash;
+    url = new URL(value);
   } catch {
-    return false;
+    return 'must be an absolute URL';
   }
-}, 'must be an absolute http(s) URL without a fragment');
+  if (value.includes('*')) return 'must not contain wildcards (*): register every URL in full';
+  if (url.username || url.password) return 'must not contain a user name or password';
+  if (url.hash || value.includes('#')) return 'must not contain a fragment (#)';
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) {
+    return production ? 'must use https in production (plain http is allowed only for loopback in development)' : null;
+  }
+  return 'must use https (plain http only for http://localhost, 127.0.0.1 or [::1] in development)';
+}
+
+const endpointUrl = (rules: ServiceRules) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = endpointUrlProblem(value, rules);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Secrets committed with the demo (clients.json) follow this shape; none may serve in production. */
+export function isDemoSecret(secret: string): boolean {
+  return /change-me|^demo-/i.test(secret);
+}
 
 const KNOWN_SCOPES = ['openid', 'profile', 'email', 'phone', 'address', 'fiscal_number', 'offline_access'] as const;
 
-const serviceSchema = z
+const serviceSchema = (rules: ServiceRules) => z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 characters: lower-case letters, digits and dashes'),
     name: z.string().min(1).max(80),
     description: z.string().max(300).optional(),
     logo: z.string().regex(/^\/assets\/[\w./-]+$|^https:\/\//, 'must be a path under /assets/ or an https URL').optional(),
-    clientSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+    clientSecret: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .refine((v) => !rules.production || !isDemoSecret(v), 'is a demo secret committed with the project: generate a new one (openssl rand -base64 32)')
+      .optional(),
     tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
-    redirectUris: z.array(httpUrl).default([]),
-    postLogoutRedirectUris: z.array(httpUrl).default([]),
-    backchannelLogoutUri: httpUrl.optional(),
+    redirectUris: z.array(endpointUrl(rules)).default([]),
+    postLogoutRedirectUris: z.array(endpointUrl(rules)).default([]),
+    backchannelLogoutUri: endpointUrl(rules).optional(),
     firstParty: z.boolean(),
-    enablementRequired: z.boolean().default(false),
+    // Until the enablement and second-factor gates exist, a service that relies on them
+    // would be let through unchecked: refuse it instead of failing open.
+    enablementRequired: z
+      .boolean()
+      .default(false)
+      .refine((v) => !v, 'is not supported yet (the enablement procedure is not built): set it to false or remove it'),
     acceptedAccountTypes: z.array(z.enum(['standard', 'mi'])).min(1),
     requiredAcr: z
       .string()
-      .refine((v) => SUPPORTED_ACR_VALUES.includes(v), `must be one of ${SUPPORTED_ACR_VALUES.join(', ')}`)
       .nullable()
-      .default(null),
+      .default(null)
+      .refine((v) => v === null, 'is not supported yet (no second-factor sign-in exists to satisfy it): set it to null or remove it'),
     scopes: z.array(z.enum(KNOWN_SCOPES)).min(1).refine((s) => s.includes('openid'), 'must include openid'),
     grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
     demoPort: z.number().int().min(1).max(65535).optional(),
@@ -66,12 +103,12 @@ const serviceSchema = z
 
 const clientsFileSchema = z.object({ services: z.array(z.unknown()).min(1) }).strict();
 
-export type ServiceDefinition = z.infer<typeof serviceSchema>;
+export type ServiceDefinition = z.infer<ReturnType<typeof serviceSchema>>;
 
 export class ClientsFileError extends Error {}
 
 /** Reads and validates clients.json; an error names the file, the service and the field. */
-export function loadServiceDefinitions(path: string): ServiceDefinition[] {
+export function loadServiceDefinitions(path: string, rules: ServiceRules): ServiceDefinition[] {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -83,9 +120,10 @@ export function loadServiceDefinitions(path: string): ServiceDefinition[] {
     throw new ClientsFileError(`${path}: must be an object { "services": [ … ] } with at least one service`);
   }
   const seen = new Set<string>();
+  const schema = serviceSchema(rules);
   return file.data.services.map((entry, index) => {
     const label = typeof (entry as { id?: unknown })?.id === 'string' ? `service "${(entry as { id: string }).id}"` : `service #${index + 1}`;
-    const parsed = serviceSchema.safeParse(entry);
+    const parsed = schema.safeParse(entry);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || '(entry)';
@@ -143,5 +181,12 @@ export function serviceFromClient(client: { clientId: string; clientName?: strin
     enablementRequired: m.enablement_required === true,
     acceptedAccountTypes: (m.accepted_account_types as AccountType[] | undefined) ?? ['standard', 'mi'],
     requiredAcr: (m.required_acr as string | null | undefined) ?? null,
+    formActionOrigins: formActionOrigins(m),
   };
+}
+
+/** The distinct origins of a client's redirect and post-logout redirect URIs. */
+export function formActionOrigins(metadata: ClientMetadata): string[] {
+  const uris = [...(metadata.redirect_uris ?? []), ...((metadata.post_logout_redirect_uris as string[] | undefined) ?? [])];
+  return [...new Set(uris.map((uri) => URL.parse(uri)?.origin).filter((o): o is string => !!o && o !== 'null'))];
 }

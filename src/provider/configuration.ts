@@ -1,10 +1,10 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { ClaimsParameter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
 import { t } from '../i18n/index.js';
-import { CLAIMS_BY_SCOPE, createFindAccount } from './account.js';
+import { CLAIMS_BY_SCOPE, createFindAccount, releasableClaims } from './account.js';
 import { SUPPORTED_ACR_VALUES } from './acr.js';
 import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
 import type { ProviderKeys } from './keys.js';
@@ -34,9 +34,12 @@ export interface ProviderConfigurationDeps {
   gates: readonly Gate[];
   renderPage: RenderPage;
   issuer: string;
+  /** told when a request asked, through the claims parameter, for claims its service may not have */
+  onClaimsDropped(ctx: KoaContextWithOIDC, claims: string[]): void;
 }
 
 export function buildConfiguration(deps: ProviderConfigurationDeps): Configuration {
+  const secure = deps.issuer.startsWith('https:');
   return {
     adapter: deps.adapter,
     clients: deps.clients,
@@ -44,9 +47,9 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     cookies: {
       keys: deps.keys.cookieKeys,
       names: { session: 'iam_session', interaction: 'iam_interaction', resume: 'iam_resume' },
-      // `secure` is left to the request: set over https, directly or behind a trusted proxy
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
-      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+      // from ISSUER, not the request: behind a TLS proxy the hop to us may be plain http
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
     },
     findAccount: createFindAccount(deps.accounts),
     claims: {
@@ -77,7 +80,10 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: true },
+      claimsParameter: {
+        enabled: true,
+        assertClaimsParameter: (ctx, claims, client) => trimClaimsParameter(ctx, claims, client, deps.onClaimsDropped),
+      },
       // a service may introspect or revoke only the tokens issued to it
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -131,6 +137,37 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       });
     },
   };
+}
+
+/**
+ * The claims parameter may ask only for what the service is registered for: anything
+ * else is dropped from the request before consent or grant see it (the library's own
+ * check, members null or objects, is kept), and the attempt is reported.
+ */
+function trimClaimsParameter(
+  ctx: KoaContextWithOIDC,
+  claims: ClaimsParameter,
+  client: { scope?: string },
+  onDropped: ProviderConfigurationDeps['onClaimsDropped'],
+): void {
+  const releasable = releasableClaims(client.scope);
+  const dropped = new Set<string>();
+  for (const container of ['userinfo', 'id_token'] as const) {
+    const members = claims[container] as Record<string, unknown> | undefined;
+    if (members === undefined) continue;
+    for (const [claim, value] of Object.entries(members)) {
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+        throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
+      }
+      if (!releasable.has(claim)) {
+        delete members[claim];
+        dropped.add(claim);
+      }
+    }
+  }
+  if (dropped.size === 0) return;
+  ctx.oidc.params!.claims = JSON.stringify(claims);
+  onDropped(ctx, [...dropped]);
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);

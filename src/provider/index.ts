@@ -1,6 +1,7 @@
-import Provider from 'oidc-provider';
-import type { Configuration } from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
@@ -10,19 +11,20 @@ import { buildConfiguration } from './configuration.js';
 import type { ProviderKeys } from './keys.js';
 
 export interface ProviderDeps {
-  config: Pick<Config, 'issuer' | 'clientsFile' | 'trustProxy'>;
+  config: Pick<Config, 'issuer' | 'clientsFile' | 'env'>;
   accounts: AccountRepository;
   keys: ProviderKeys;
   adapter: Configuration['adapter'];
   gates: readonly Gate[];
   renderPage: RenderPage;
   logger: Logger;
+  audit: AuditLog;
   /** overrides clients.json (tests) */
   services?: ServiceDefinition[];
 }
 
 export function createProvider(deps: ProviderDeps): { provider: Provider; services: ServiceDefinition[] } {
-  const services = deps.services ?? loadServiceDefinitions(deps.config.clientsFile);
+  const services = deps.services ?? loadServiceDefinitions(deps.config.clientsFile, { production: deps.config.env === 'production' });
   const configuration = buildConfiguration({
     accounts: deps.accounts,
     keys: deps.keys,
@@ -31,14 +33,40 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
     gates: deps.gates,
     renderPage: deps.renderPage,
     issuer: deps.config.issuer,
+    onClaimsDropped: (ctx, dropped) =>
+      void auditQuietly({ action: 'authorization.claims_dropped', outcome: 'refused', ctx, details: { claims: dropped } }),
   });
   const provider = new Provider(deps.config.issuer, configuration);
-  provider.proxy = deps.config.trustProxy;
+  // the app rewrites the forwarding headers to the issuer's origin before the provider
+  // reads a request (http/request-origin.ts): what they say is ours, never the client's
+  provider.proxy = true;
 
   const log = deps.logger.child({ component: 'oidc' });
   provider.on('server_error', (ctx, error) => log.error({ err: error, path: ctx.path }, 'provider server error'));
   provider.on('backchannel.error', (_ctx, error, client) =>
     log.warn({ err: error, clientId: client.clientId }, 'back-channel logout delivery failed'));
-  provider.on('grant.error', (_ctx, error) => log.info({ error: error.message }, 'token request refused'));
+  provider.on('grant.error', (ctx, error) => {
+    log.info({ error: error.message }, 'token request refused');
+    // replayed codes and refresh tokens land here: the grant has been revoked, and this records why
+    if (error instanceof errors.InvalidGrant) {
+      void auditQuietly({ action: 'token.refused', outcome: 'refused', ctx, details: { error: error.error, description: error.error_description } });
+    }
+  });
+
+  /** Audit entries from provider events: a failed write is logged, never turned into a failed request. */
+  async function auditQuietly(entry: { action: string; outcome: 'refused'; ctx: KoaContextWithOIDC; details: Record<string, unknown> }) {
+    const { ctx } = entry;
+    await deps.audit
+      .record({
+        actorKind: 'anonymous',
+        action: entry.action,
+        outcome: entry.outcome,
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent'),
+        clientId: ctx.oidc?.client?.clientId ?? null,
+        details: entry.details,
+      })
+      .catch((error: unknown) => log.error({ err: error, action: entry.action }, 'audit entry not written'));
+  }
   return { provider, services };
 }

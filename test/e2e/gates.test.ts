@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import { t } from '../../src/i18n/index.js';
+import { t, type MessageKey } from '../../src/i18n/index.js';
 import { testPerson } from '../support/server.js';
 import { ConsentPage } from './pages/consent-page.js';
 import { DemoRpPage } from './pages/demo-rp-page.js';
@@ -57,7 +57,15 @@ describe('gates after the password, in a real browser', () => {
 
       const consent = await new ConsentPage(page).waitUntilShown();
       expect(await consent.heading.innerText()).toBe(t('consent.title', { service: ESTERNO.name }));
-      expect(await consent.requestedData()).toEqual([t('scope.profile'), t('scope.email')]);
+      // every claim the service will receive, named in Italian under its scope
+      const claims = (keys: MessageKey[]) => keys.map((key) => t(key)).join(', ');
+      expect(await consent.requestedData()).toEqual([
+        t('consent.scope_claims', {
+          scope: t('scope.profile'),
+          claims: claims(['claim.given_name', 'claim.family_name', 'claim.name', 'claim.preferred_username', 'claim.birthdate', 'claim.gender', 'claim.account_type']),
+        }),
+        t('consent.scope_claims', { scope: t('scope.email'), claims: claims(['claim.email', 'claim.email_verified']) }),
+      ]);
       await consent.accept();
 
       const service = await new DemoRpPage(page, esterno).waitUntilSignedIn();

@@ -29,6 +29,8 @@ describe('sign-in in a real browser', () => {
     const { context, page } = await openTab(browser);
     try {
       const serviceA = await new DemoRpPage(page, rpA).goto();
+      expect(await serviceA.demoBanner.innerText())
+        .toBe(`Servizio dimostrativo: simula ${REGISTRO.name} per provare l'accesso unico. Non è il servizio reale.`);
       await serviceA.startSignIn();
       const login = await new LoginPage(page).waitUntilShown();
       expect(await login.heading.innerText()).toBe(`Accedi a ${REGISTRO.name}`);

@@ -5,14 +5,106 @@ import { createPasswordAuthenticator } from '../../src/accounts/authentication.j
 import { createLoginThrottle } from '../../src/accounts/login-throttle.js';
 import { createPasswordHasher } from '../../src/accounts/password-hashing.js';
 import { createAccountProvisioning } from '../../src/accounts/provisioning.js';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { PasswordHasher } from '../../src/accounts/password-hashing.js';
 import { testPerson } from '../support/server.js';
 
 let db: Db;
+// the throttle's counters live in Redis when the tests run against it
+const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
 beforeAll(async () => {
   db = await createDatabase({ databaseUrl: process.env.DATABASE_URL, pgliteDir: 'memory://' });
   await migrateToLatest(db);
 });
-afterAll(() => db.destroy());
+afterAll(async () => {
+  redis?.disconnect();
+  await db.destroy();
+});
+
+const freshThrottle = () => createLoginThrottle({ redis, keyPrefix: `iam-test-${randomBytes(4).toString('hex')}:throttle:` });
+
+/** The real hasher, counting how many passwords it was asked to check. */
+function countingHasher(): PasswordHasher & { verified: number } {
+  const real = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+  const counting = {
+    ...real,
+    verified: 0,
+    async verify(hash: string, password: string) {
+      counting.verified++;
+      return real.verify(hash, password);
+    },
+    async verifyAgainstNothing(password: string) {
+      counting.verified++;
+      return real.verifyAgainstNothing(password);
+    },
+  };
+  return counting;
+}
+
+describe('the login throttle under a burst', () => {
+  it('checks at most the limit of passwords when they all arrive at once, and lets none through after it', async () => {
+    const audit = createAuditLog(db);
+    const hasher = countingHasher();
+    const person = testPerson();
+    const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+
+    // 100 attempts at the same moment from one address; the right password is number 60
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        authenticator.authenticate({ username: account.username, password: i === 59 ? person.password : `Sbagliata-${i}!Aa`, ip: '192.0.2.10' })),
+    );
+    expect(hasher.verified).toBeLessThanOrEqual(5);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(0);
+    expect(outcomes.filter((o) => !o.ok && o.reason === 'throttled').length).toBeGreaterThanOrEqual(95);
+    const refused = await db.selectFrom('audit_log').select('details').where('outcome', '=', 'refused').where('action', '=', 'login.password')
+      .where('ip', '=', '192.0.2.10').execute();
+    expect(refused.length).toBeGreaterThanOrEqual(95);
+    expect(refused[0]!.details).toMatchObject({ reason: 'throttled', scope: 'username_ip' });
+  });
+
+  it('locks the account once when a burst from many addresses reaches the per-username limit', async () => {
+    const audit = createAuditLog(db);
+    const hasher = countingHasher();
+    const account = await createAccountProvisioning({ db, hasher, audit }).provision(testPerson());
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        authenticator.authenticate({ username: account.username, password: 'Sbagliata-1!Aa', ip: `198.51.100.${i + 1}` })),
+    );
+    expect(hasher.verified).toBeLessThanOrEqual(10);
+    const locks = await db.selectFrom('audit_log').select('id').where('subject_id', '=', account.id).where('action', '=', 'account.locked').execute();
+    expect(locks).toHaveLength(1);
+    const { locked_until } = await db.selectFrom('accounts').select('locked_until').where('id', '=', account.id).executeTakeFirstOrThrow();
+    expect(locked_until!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('counts an IPv6 /64 as one address', async () => {
+    const audit = createAuditLog(db);
+    const hasher = countingHasher();
+    const account = await createAccountProvisioning({ db, hasher, audit }).provision(testPerson());
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const outcomes = [];
+    for (let i = 1; i <= 8; i++) {
+      outcomes.push(await authenticator.authenticate({ username: account.username, password: 'Sbagliata-1!Aa', ip: `2001:db8:7:7::${i.toString(16)}` }));
+    }
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.reason))).toEqual([...Array(5).fill('invalid_credentials'), ...Array(3).fill('throttled')]);
+  });
+
+  it('starts the count again after a success', async () => {
+    const audit = createAuditLog(db);
+    const hasher = countingHasher();
+    const person = testPerson();
+    const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const attempt = (password: string) => authenticator.authenticate({ username: account.username, password, ip: '192.0.2.20' });
+    for (let i = 0; i < 4; i++) expect((await attempt('Sbagliata-1!Aa')).ok).toBe(false);
+    expect((await attempt(person.password)).ok).toBe(true);
+    for (let i = 0; i < 4; i++) expect(await attempt('Sbagliata-1!Aa')).toEqual({ ok: false, reason: 'invalid_credentials' });
+    expect((await attempt(person.password)).ok).toBe(true);
+  });
+});
 
 const storedHash = async (id: string) =>
   (await db.selectFrom('accounts').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash;
@@ -26,7 +118,7 @@ describe('password authentication', () => {
     expect(await storedHash(account.id)).toMatch(/^\$argon2id\$v=19\$m=1024,p=1,t=1\$/);
 
     const current = createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 });
-    const authenticator = createPasswordAuthenticator({ db, hasher: current, throttle: createLoginThrottle(), audit });
+    const authenticator = createPasswordAuthenticator({ db, hasher: current, throttle: freshThrottle(), audit });
     const outcome = await authenticator.authenticate({ username: account.username, password: person.password, ip: '192.0.2.1' });
     expect(outcome.ok).toBe(true);
     expect(await storedHash(account.id)).toMatch(/^\$argon2id\$v=19\$m=2048,p=1,t=2\$/);
@@ -42,7 +134,7 @@ describe('password authentication', () => {
     const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
     const person = testPerson();
     const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: createLoginThrottle(), audit });
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
     await authenticator.authenticate({ username: account.username, password: 'Tentativo-Segreto-9!', ip: '192.0.2.2' });
     const rows = await db.selectFrom('audit_log').selectAll().where('subject_id', '=', account.id).execute();
     expect(JSON.stringify(rows)).not.toContain('Tentativo-Segreto-9!');

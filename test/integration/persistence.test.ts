@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createDatabase, type Db } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { loadOrCreateKeys } from '../../src/provider/keys.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { createAccountProvisioning } from '../../src/accounts/provisioning.js';
 import { createPasswordHasher } from '../../src/accounts/password-hashing.js';
@@ -57,25 +53,8 @@ describe(`database (${where})`, () => {
   });
 });
 
+// generation, persistence and encryption at rest: keys-at-rest.test.ts
 describe('keys', () => {
-  it('are generated once and persisted: a restart signs with the same keys', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'iam-keys-'));
-    const open = async () => {
-      const d = await createDatabase({ databaseUrl: process.env.DATABASE_URL, pgliteDir: join(dataDir, 'pglite') });
-      await migrateToLatest(d);
-      return d;
-    };
-    const first = await open();
-    const keys = await loadOrCreateKeys(first);
-    await first.destroy();
-    const second = await open();
-    const again = await loadOrCreateKeys(second);
-    await second.destroy();
-    expect(again.jwks.keys.map((k) => k.kid)).toEqual(keys.jwks.keys.map((k) => k.kid));
-    expect(again.cookieKeys).toEqual(keys.cookieKeys);
-    expect(keys.jwks.keys.map((k) => k.alg)).toEqual(['RS256', 'ES256']);
-  });
-
   it('are published without private parts, and never the library development keys', async () => {
     const server = await startTestServer();
     try {

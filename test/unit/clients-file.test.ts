@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadServiceDefinitions, serviceFromClient, toClientMetadata } from '../../src/provider/clients.js';
+import { loadServiceDefinitions as load, serviceFromClient, toClientMetadata } from '../../src/provider/clients.js';
 import { projectRoot } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clients-'));
@@ -16,6 +16,10 @@ const valid = {
   grantTypes: ['authorization_code'],
 };
 
+const development = { production: false };
+const production = { production: true };
+const loadServiceDefinitions = (path: string) => load(path, development);
+
 function fileWith(content: unknown): string {
   const path = join(dir, `c${Math.random()}.json`);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
@@ -28,7 +32,8 @@ describe('clients.json', () => {
     expect(services.map((s) => s.name)).toEqual(['Istanze OnLine', 'Pago in Rete', 'Portale Formazione', 'Posta Istruzione', 'SIDI']);
     const sidi = services.find((s) => s.id === 'sidi')!;
     expect(sidi.acceptedAccountTypes).toEqual(['mi']);
-    expect(services.find((s) => s.id === 'istanze-online')!.enablementRequired).toBe(true);
+    // nothing the demo declares is left unenforced
+    for (const s of services) expect(s).toMatchObject({ enablementRequired: false, requiredAcr: null });
     for (const s of services) {
       expect(s.backchannelLogoutUri).toMatch(/^http:\/\/localhost:\d+\/backchannel-logout$/);
       expect(s.postLogoutRedirectUris.length).toBeGreaterThan(0);
@@ -42,7 +47,15 @@ describe('clients.json', () => {
     [{ ...valid, clientSecret: 'short' }, 'field "clientSecret": must be at least 32 characters'],
     [{ ...valid, acceptedAccountTypes: ['admin'] }, 'field "acceptedAccountTypes.0"'],
     [{ ...valid, scopes: ['profile'] }, 'field "scopes": must include openid'],
-    [{ ...valid, requiredAcr: 'urn:unknown' }, 'field "requiredAcr": must be one of'],
+    [{ ...valid, requiredAcr: 'urn:istruzione:iam:acr:password' }, 'field "requiredAcr": is not supported yet'],
+    [{ ...valid, enablementRequired: true }, 'field "enablementRequired": is not supported yet'],
+    [{ ...valid, redirectUris: ['http://rp.example/cb'] }, 'field "redirectUris.0": must use https'],
+    [{ ...valid, redirectUris: ['https://user:pw@rp.example/cb'] }, 'field "redirectUris.0": must not contain a user name or password'],
+    [{ ...valid, redirectUris: ['https://*.example/cb'] }, 'field "redirectUris.0": must not contain wildcards'],
+    [{ ...valid, redirectUris: ['https://rp.example/*'] }, 'field "redirectUris.0": must not contain wildcards'],
+    [{ ...valid, redirectUris: ['https://rp.example/cb#x'] }, 'field "redirectUris.0": must not contain a fragment'],
+    [{ ...valid, postLogoutRedirectUris: ['http://10.0.0.1/'] }, 'field "postLogoutRedirectUris.0": must use https'],
+    [{ ...valid, backchannelLogoutUri: 'ftp://rp.example/bc' }, 'field "backchannelLogoutUri": must use https'],
     [{ ...valid, firstParty: 'yes' }, 'field "firstParty"'],
     [{ ...valid, surprise: 1 }, 'service "servizio", field "(entry)"'],
     [{ ...valid, redirectUris: [] }, 'field "redirectUris": at least one is required'],
@@ -50,6 +63,20 @@ describe('clients.json', () => {
   ])('names the service and the field of a bad entry (%#)', (entry, message) => {
     const path = fileWith({ services: [entry] });
     expect(() => loadServiceDefinitions(path)).toThrow(message);
+  });
+
+  it('accepts https anywhere and plain http on loopback while developing', () => {
+    const uris = ['https://rp.example/cb', 'http://localhost:4000/cb', 'http://127.0.0.1:4000/cb', 'http://[::1]:4000/cb'];
+    expect(loadServiceDefinitions(fileWith({ services: [{ ...valid, redirectUris: uris }] }))[0]!.redirectUris).toEqual(uris);
+  });
+
+  it('refuses loopback http and the committed demo secrets in production', () => {
+    expect(() => load(fileWith({ services: [valid] }), production)).toThrow('field "redirectUris.0": must use https in production');
+    const https = { ...valid, redirectUris: ['https://rp.example/cb'] };
+    expect(load(fileWith({ services: [https] }), production)).toHaveLength(1);
+    expect(() => load(join(projectRoot(), 'clients.json'), production)).toThrow(/field "clientSecret": is a demo secret|must use https in production/);
+    const demoSecret = { ...https, clientSecret: 'demo-servizio-secret-change-me-in-production' };
+    expect(() => load(fileWith({ services: [demoSecret] }), production)).toThrow('field "clientSecret": is a demo secret committed with the project');
   });
 
   it('refuses two services with the same id', () => {

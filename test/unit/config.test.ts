@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 describe('configuration', () => {
   it('needs nothing for the embedded mode', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', trustProxy: false, demoSeed: true });
+    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', proxy: { kind: 'none' }, demoSeed: true });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
     expect(config.dataDir).toMatch(/\/data$/);
@@ -26,5 +26,32 @@ describe('configuration', () => {
     const problems = (error as ConfigError).message;
     for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'TRUST_PROXY']) expect(problems).toContain(name);
     expect(problems).toContain('postgres://');
+  });
+
+  it('never seeds demo accounts in production unless asked', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).demoSeed).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_SEED: 'true' }).demoSeed).toBe(true);
+  });
+
+  it.each([
+    ['false', { kind: 'none' }],
+    ['0', { kind: 'none' }],
+    ['true', { kind: 'hops', hops: 1 }],
+    ['2', { kind: 'hops', hops: 2 }],
+    ['10.0.0.0/8, 192.0.2.7,::1, 2001:db8::/32', { kind: 'addresses', addresses: ['10.0.0.0/8', '192.0.2.7', '::1', '2001:db8::/32'] }],
+  ])('reads TRUST_PROXY=%s', (value, proxy) => {
+    expect(loadConfig({ TRUST_PROXY: value }).proxy).toEqual(proxy);
+  });
+
+  it.each(['maybe', '10.0.0.0/33', '10.0.0.1,proxy.example', 'fe80::/129'])('refuses TRUST_PROXY=%s, saying what it accepts', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY must be false, a number of proxy hops/);
+  });
+
+  it('takes a 32-byte KEYS_ENCRYPTION_KEY and refuses anything else', () => {
+    const key = Buffer.alloc(32, 7);
+    expect(loadConfig({ KEYS_ENCRYPTION_KEY: key.toString('base64') }).keysEncryptionKey).toEqual(key);
+    expect(loadConfig({ KEYS_ENCRYPTION_KEY: key.toString('base64url') }).keysEncryptionKey).toEqual(key);
+    expect(loadConfig({ KEYS_ENCRYPTION_KEY: key.toString('hex') }).keysEncryptionKey).toEqual(key);
+    expect(() => loadConfig({ KEYS_ENCRYPTION_KEY: 'too-short' })).toThrow(/KEYS_ENCRYPTION_KEY must be 32 random bytes/);
   });
 });

@@ -36,7 +36,7 @@ function account(overrides: Partial<Account> = {}): Account {
   };
 }
 
-const service: Service = { id: 's', name: 'SIDI', firstParty: true, enablementRequired: false, acceptedAccountTypes: ['mi'], requiredAcr: null };
+const service: Service = { id: 's', name: 'SIDI', firstParty: true, enablementRequired: false, acceptedAccountTypes: ['mi'], requiredAcr: null, formActionOrigins: [] };
 const facts = (a: Account, s: Service = service) => buildGateFacts({ account: a, service: s, now });
 const firing = (gate: typeof accountState, a: Account, s?: Service) => gate.checks.filter((c) => c.applies(facts(a, s))).map((c) => c.reason);
 

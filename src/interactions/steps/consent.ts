@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { t, type MessageKey } from '../../i18n/index.js';
+import { CLAIMS_BY_SCOPE, FISCAL_NUMBER_CLAIM, scopeOfClaim } from '../../provider/account.js';
 import { banner, finish, render, type InteractionContext, type InteractionDeps } from '../context.js';
 
 interface ConsentDetails {
@@ -12,15 +13,55 @@ export async function showConsent(deps: InteractionDeps, ctx: Context, { interac
   // A first-party service reaches consent only when it asked for prompt=consent: nothing to ask the user.
   if (service.firstParty) return grantRequested(deps, ctx, { interaction, service });
   const details = interaction.prompt.details as ConsentDetails;
-  const scopes = (details.missingOIDCScope ?? []).filter((s) => s !== 'openid');
   await render(deps, ctx, 'consent', 200, {
     title: t('consent.title', { service: service.name }),
     service: banner(service),
     uid: interaction.uid,
-    scopes: scopes.map((scope) => ({ scope, label: t(`scope.${scope}` as MessageKey) })),
-    offline: scopes.includes('offline_access'),
+    groups: claimsToRelease(details),
+    offline: (details.missingOIDCScope ?? []).includes('offline_access'),
   });
 }
+
+/**
+ * Every claim the service will receive once the person agrees, by scope, in words: the
+ * claims of each scope asked for, and those asked for one by one (the claims parameter,
+ * already trimmed to what the service is registered for).
+ */
+function claimsToRelease(details: ConsentDetails): Array<{ label: string; claims: string[] }> {
+  const groups = new Map<string, Set<string>>();
+  const add = (scope: string, claim: string) => {
+    if (!CLAIM_LABELS[claim]) return; // sub, acr…: about the sign-in, not the person
+    groups.set(scope, (groups.get(scope) ?? new Set()).add(claim));
+  };
+  for (const scope of details.missingOIDCScope ?? []) {
+    const claims: readonly string[] = CLAIMS_BY_SCOPE[scope as keyof typeof CLAIMS_BY_SCOPE] ?? [];
+    claims.forEach((claim) => add(scope, claim));
+  }
+  for (const claim of details.missingOIDCClaims ?? []) {
+    const scope = scopeOfClaim(claim);
+    if (scope) add(scope, claim);
+  }
+  return [...groups].map(([scope, claims]) => ({
+    label: t(`scope.${scope}` as MessageKey),
+    claims: [...claims].map((claim) => t(CLAIM_LABELS[claim]!)),
+  }));
+}
+
+const CLAIM_LABELS: Record<string, MessageKey> = {
+  given_name: 'claim.given_name',
+  family_name: 'claim.family_name',
+  name: 'claim.name',
+  preferred_username: 'claim.preferred_username',
+  birthdate: 'claim.birthdate',
+  gender: 'claim.gender',
+  account_type: 'claim.account_type',
+  email: 'claim.email',
+  email_verified: 'claim.email_verified',
+  phone_number: 'claim.phone_number',
+  phone_number_verified: 'claim.phone_number_verified',
+  address: 'claim.address',
+  [FISCAL_NUMBER_CLAIM]: 'claim.fiscal_number',
+};
 
 export async function submitConsent(deps: InteractionDeps, ctx: Context, current: InteractionContext) {
   const decision = (ctx.request.body as Record<string, unknown> | undefined)?.decision;

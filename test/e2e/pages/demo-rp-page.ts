@@ -3,6 +3,8 @@ import type { DemoRp } from '../../../examples/demo-rp/app.js';
 
 /** A school service (the demo relying party): Accedi, the claims it received, Esci. */
 export class DemoRpPage {
+  /** The notice on every page that this is a demonstration, not the real service. */
+  readonly demoBanner: Locator;
   readonly heading: Locator;
   readonly signInLink: Locator;
   readonly signOutButton: Locator;
@@ -11,6 +13,7 @@ export class DemoRpPage {
   readonly errorCode: Locator;
 
   constructor(readonly page: Page, readonly rp: DemoRp) {
+    this.demoBanner = page.getByRole('region', { name: 'Avviso', exact: true });
     this.heading = page.locator('header h1');
     this.signInLink = page.getByRole('link', { name: 'Accedi', exact: true });
     this.signOutButton = page.getByRole('button', { name: 'Esci', exact: true });
@@ -48,6 +51,7 @@ export class DemoRpPage {
     return (await row.locator('td').innerText()).trim();
   }
 
+  /** Esci is a form (POST with the session's CSRF token), never a link. */
   async signOut(): Promise<void> {
     await this.signOutButton.click();
   }

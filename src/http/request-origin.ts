@@ -1,0 +1,59 @@
+import type { Middleware } from 'koa';
+import { trustedProxyList, type ProxyTrust } from '../config.js';
+import { DomainError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { clientAddress, peerIsTrustedProxy } from './client-address.js';
+
+/** Paths an orchestrator calls on the container's own address. */
+const ANY_HOST_PATHS: ReadonlySet<string> = new Set(['/health']);
+
+/**
+ * Pins every request to the issuer's origin before anything reads it.
+ *
+ * oidc-provider builds the absolute URLs it publishes from the request (Host, or
+ * X-Forwarded-Host/-Proto when Koa trusts proxies); cookies get `Secure` from the same
+ * place. So the forwarding headers are checked here once and rewritten to what the
+ * configuration says: the host and scheme of ISSUER, and the client address that the
+ * trusted proxies vouch for. A request naming another host is refused. The app then runs
+ * with `proxy = true`, reading only these rewritten headers.
+ */
+export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; logger: Logger }): Middleware {
+  const issuer = new URL(options.issuer);
+  const proxies = trustedProxyList(options.proxy);
+  const scheme = issuer.protocol.slice(0, -1);
+
+  return async (ctx, next) => {
+    const headers = ctx.req.headers;
+    const peer = ctx.req.socket.remoteAddress ?? '';
+    const viaProxy = peerIsTrustedProxy(peer, options.proxy, proxies);
+    const requestedHost = (viaProxy ? firstValue(headers['x-forwarded-host']) : undefined) ?? headers.host ?? '';
+    const ip = clientAddress(peer, viaProxy ? firstValue(headers['x-forwarded-for'], false) : undefined, options.proxy, proxies);
+
+    delete headers['x-forwarded-for'];
+    delete headers.forwarded;
+    headers['x-forwarded-host'] = issuer.host;
+    headers['x-forwarded-proto'] = scheme;
+    ctx.request.ip = ip;
+
+    if (!sameHost(requestedHost, issuer) && !ANY_HOST_PATHS.has(ctx.path)) {
+      options.logger.warn({ ip, host: requestedHost.slice(0, 100), path: ctx.path }, 'request for another host refused');
+      throw new DomainError('error.wrong_host', { status: 421, vars: { issuer: issuer.origin } });
+    }
+    await next();
+  };
+}
+
+/** The first of a comma-separated header value (or the whole, for X-Forwarded-For). */
+function firstValue(value: string | string[] | undefined, firstOnly = true): string | undefined {
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  if (!joined) return undefined;
+  return firstOnly ? joined.split(',')[0]!.trim() : joined;
+}
+
+function sameHost(host: string, issuer: URL): boolean {
+  try {
+    return new URL(`${issuer.protocol}//${host}`).host === issuer.host;
+  } catch {
+    return false;
+  }
+}
