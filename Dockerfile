@@ -24,7 +24,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    CLIENTS_FILE=/config/clients.json
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts/npm-ci.mjs scripts/npm-ci.mjs
@@ -34,7 +35,8 @@ RUN node scripts/npm-ci.mjs --omit=dev \
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/views ./views
 COPY --from=build /app/public ./public
-COPY --from=build /app/clients.json ./clients.json
+# No clients.json: the committed one is the localhost demo, with demo secrets. Mount the
+# real catalogue (deploy/clients.example.json shows the shape) at /config/clients.json.
 # /data holds the e-mail outbox and, without DATABASE_URL, the PGlite database (accounts and keys).
 RUN mkdir -p /data && chown node:node /data
 USER node

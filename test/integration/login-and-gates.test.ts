@@ -14,7 +14,7 @@ beforeAll(async () => {
       testService({ id: 'sidi-prova', name: 'SIDI di prova', acceptedAccountTypes: ['mi'] }),
       testService({ id: 'partner', name: 'Servizio partner', firstParty: false }),
     ],
-    env: { TRUST_PROXY: 'true' },
+    env: { TRUST_PROXY: '1' },
     throttleLimits: {
       perUsernameAndIp: { failures: 3, windowSeconds: 600 },
       perUsername: { failures: 5, windowSeconds: 600 },
@@ -195,7 +195,8 @@ describe('consent', () => {
     const browser = new FormBrowser(server.url);
     const { page } = await signIn(browser, partner, { username, password }, { scope: 'openid profile email' });
     expect(page.body).toContain('Servizio partner chiede di accedere ai tuoi dati');
-    expect(page.body).toContain('nome, cognome, data di nascita e username');
+    expect(page.body).toContain('Dati anagrafici: nome, cognome, nome e cognome, username, data di nascita, sesso, tipo di utenza (nome.cognome o MI)');
+    expect(page.body).toContain('E-mail: indirizzo e-mail di riferimento, se l&#39;indirizzo e-mail è stato verificato');
     const form = formFields(page.body, /\/consent$/);
     const done = await browser.follow(await browser.post(form.action, { ...form.fields, decision: 'accept' }));
     expect(done.url).toContain('code=');

@@ -53,4 +53,24 @@ describe('start-up', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`iam-istruzione: ${file}: service "pago-in-rete", field "firstParty": Invalid input: expected boolean, received string`);
   });
+
+  it('refuses the committed demo secrets in production, naming the service and the field', async () => {
+    const result = await start({ NODE_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/clients\.json: service "istanze-online", field "clientSecret": is a demo secret committed with the project/);
+  });
+
+  it('starts in production with a real catalogue and seeds no demo account', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'iam-clients-')), 'clients.json');
+    writeFileSync(file, JSON.stringify({
+      services: [{
+        id: 'servizio-reale', name: 'Servizio reale', clientSecret: 'k'.repeat(43), redirectUris: ['https://servizio.example.it/cb'],
+        firstParty: true, acceptedAccountTypes: ['standard'], scopes: ['openid'], grantTypes: ['authorization_code'],
+      }],
+    }));
+    const result = await start({ NODE_ENV: 'production', CLIENTS_FILE: file }, /Servizio reale/);
+    expect(result.stdout).toMatch(/IAM Istruzione in ascolto/);
+    expect(result.stdout).not.toContain('Utenze demo');
+    expect(result.code).toBe(0);
+  });
 });
