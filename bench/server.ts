@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     ISSUER: url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     DEMO_SEED: 'false',
+    // production refuses to run on PostgreSQL without one; the bench's own databases take a fixed one
+    KEYS_ENCRYPTION_KEY: process.env.KEYS_ENCRYPTION_KEY ?? Buffer.alloc(32, 'iam-istruzione-bench-kek').toString('base64'),
   });
   const logger = stderrLogger(config.logLevel);
   const server = await createServer({

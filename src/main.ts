@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `IAM Istruzione in ascolto su ${url} (issuer ${config.issuer})`,
+    // requests for any other host are refused (http/request-origin.ts), so say where to go
+    `  apri ${config.issuer}/ nel browser`,
     `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redisUrl ? 'Redis' : 'in-process'}; e-mail: ${server.deps.mailer.describe()}`,
     '',
     'Servizi registrati (demo: npm run demo-rp -- <id>):',

@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { Database, ProviderKeysTable } from '../db/schema.js';
-import { isSealedSecret, KeyEncryptionError, openSecret, sealSecret, type KeysEncryptionKey } from './key-encryption.js';
+import { isSealedSecret, KeyEncryptionError, openSecret, sealSecret, type KeysEncryptionKey, type SealedSecret } from './key-encryption.js';
 
 export interface ProviderKeys {
   /** Private signing keys, RS256 first (the default ID token algorithm), then ES256. */
@@ -60,7 +60,7 @@ export async function loadOrCreateKeys(db: Db, kek: KeysEncryptionKey): Promise<
   });
 }
 
-function open(kek: KeysEncryptionKey, kid: string, use: KeyUse, sealed: Parameters<typeof openSecret>[2]): Record<string, unknown> {
+function open(kek: KeysEncryptionKey, kid: string, use: KeyUse, sealed: SealedSecret): Record<string, unknown> {
   try {
     return openSecret(kek.key, kid, sealed) as Record<string, unknown>;
   } catch (error) {

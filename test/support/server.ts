@@ -11,6 +11,8 @@ export interface TestServer extends Server {
   url: string;
 }
 
+export const TEST_KEYS_ENCRYPTION_KEY = Buffer.alloc(32, 'iam-istruzione-test-kek').toString('base64');
+
 /** Cheap argon2 parameters so tests spend their time on behaviour, not hashing. */
 export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
@@ -29,6 +31,8 @@ export async function startTestServer(
     ISSUER: url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DEMO_SEED: 'false',
+    // a fixed key-encryption key: tests never write one into the repository's data/
+    KEYS_ENCRYPTION_KEY: TEST_KEYS_ENCRYPTION_KEY,
     ...options.env,
   });
   const server = await createServer({
