@@ -5,12 +5,13 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
+import { createAccountStatusService } from './accounts/account-status.js';
 import { createPasswordAuthenticator } from './accounts/authentication.js';
 import { createLoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
 import { createPasswordHasher, type Argon2Parameters } from './accounts/password-hashing.js';
 import { createAccountProvisioning } from './accounts/provisioning.js';
 import { createAccountRepository } from './accounts/repository.js';
-import { createAdapterFactory } from './adapters/index.js';
+import { createAccountAccessIndex, createAdapterFactory } from './adapters/index.js';
 import { createApp } from './app.js';
 import { createAuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
@@ -20,6 +21,7 @@ import { createPageRenderer } from './http/views.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import { GATES } from './interactions/gates/index.js';
 import type { Logger } from './logger.js';
+import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
 import { createProvider } from './provider/index.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
@@ -49,6 +51,7 @@ export interface Server {
     accounts: ReturnType<typeof createAccountRepository>;
     provisioning: ReturnType<typeof createAccountProvisioning>;
     mailer: Mailer;
+    accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
   };
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -70,11 +73,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
     const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit });
     const renderPage = createPageRenderer(config);
+    const oidcStore = { redis, keyPrefix: `${redisKeyPrefix}oidc:` };
     const { provider, services } = createProvider({
       config,
       accounts,
       keys,
-      adapter: createAdapterFactory({ redis, keyPrefix: `${redisKeyPrefix}oidc:` }),
+      adapter: createAdapterFactory(oidcStore),
       gates: GATES,
       renderPage,
       logger,
@@ -108,6 +112,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         accounts,
         provisioning: createAccountProvisioning({ db, hasher, audit }),
         mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') }),
+        accountStatus: createAccountStatusService({
+          db,
+          audit,
+          revokeAccess: createAccountAccessRevocation({ provider, index: createAccountAccessIndex(oidcStore), logger }),
+        }),
       },
       async listen(port = config.port, host = config.host) {
         httpServer = app.listen(port, host);

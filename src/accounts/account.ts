@@ -39,6 +39,8 @@ export interface Account extends Identity {
   passwordChangedAt: Date;
   passwordExpiresAt: Date | null;
   passwordTemporary: boolean;
+  /** sessions signed in before this moment were ended (suspension, and later resets) */
+  accessRevokedAt: Date | null;
 }
 
 export function accountFromRow(row: AccountRow): Account {
@@ -70,6 +72,7 @@ export function accountFromRow(row: AccountRow): Account {
     passwordChangedAt: row.password_changed_at,
     passwordExpiresAt: row.password_expires_at,
     passwordTemporary: row.password_temporary,
+    accessRevokedAt: row.access_revoked_at,
   };
 }
 

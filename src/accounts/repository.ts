@@ -107,6 +107,11 @@ export function createAccountRepository(db: Db) {
       await db.updateTable('accounts').set({ status, updated_at: new Date() }).where('id', '=', accountId).execute();
     },
 
+    /** Every SSO session signed in before `at` stops counting as a sign-in. */
+    async revokeSessionsBefore(accountId: string, at: Date): Promise<void> {
+      await db.updateTable('accounts').set({ access_revoked_at: at, updated_at: new Date() }).where('id', '=', accountId).execute();
+    },
+
     async count(): Promise<number> {
       const { n } = await db
         .selectFrom('accounts')

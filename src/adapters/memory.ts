@@ -1,26 +1,17 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 
-/**
- * Models whose entries belong to a grant and go when it is revoked: the list oidc-provider's
- * own adapter uses (lib/adapters/memory_adapter.js) and lib/helpers/revoke.js walks.
- * ClientCredentials tokens carry no grantId.
- */
-export const GRANTABLE_MODELS: ReadonlySet<string> = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
+import {
+  ACCOUNT_INDEXED_MODELS,
+  GRANTABLE_MODELS,
+  MAX_TTL_SECONDS,
+  alreadyConsumed,
+  grantOf,
+  notFound,
+  type AccountEntries,
+  type StoreAdapter,
+} from './common.js';
 
-/**
- * Lifetime of an entry stored without expiresIn. The library omits it only for Client
- * metadata (dynamic registration, which we keep off); every other model passes its ttl, the
- * longest by default being 14 days (Session, Grant, RefreshToken). 30 days never cuts a live
- * artifact short, yet nothing stays forever if a model or ttl function forgets to say.
- */
-export const MAX_TTL_SECONDS = 30 * 24 * 60 * 60;
+export { GRANTABLE_MODELS, MAX_TTL_SECONDS } from './common.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -39,6 +30,10 @@ export interface MemoryStore {
   readonly userCodes: Map<string, string>;
   /** grantId → entry keys of every grantable model */
   readonly grants: Map<string, Set<string>>;
+  /** accountId → entry keys of its Session and Grant entries */
+  readonly accounts: Map<string, Set<string>>;
+  /** grantId of a revoked grant → when the mark lapses (epoch ms) */
+  readonly revokedGrants: Map<string, number>;
   sweeper?: NodeJS.Timeout;
 }
 
@@ -49,6 +44,8 @@ export function createMemoryStore(options: { now?: () => number } = {}): MemoryS
     uids: new Map(),
     userCodes: new Map(),
     grants: new Map(),
+    accounts: new Map(),
+    revokedGrants: new Map(),
   };
 }
 
@@ -60,6 +57,8 @@ export function clearMemoryStore(store: MemoryStore = defaultMemoryStore): void 
   store.uids.clear();
   store.userCodes.clear();
   store.grants.clear();
+  store.accounts.clear();
+  store.revokedGrants.clear();
   if (store.sweeper) {
     clearInterval(store.sweeper);
     delete store.sweeper;
@@ -71,6 +70,9 @@ export function sweepMemoryStore(store: MemoryStore): void {
   for (const [key, entry] of store.entries) {
     if (entry.expiresAt <= now) removeEntry(store, key, entry);
   }
+  for (const [grantId, until] of store.revokedGrants) {
+    if (until <= now) store.revokedGrants.delete(grantId);
+  }
 }
 
 function ensureSweeper(store: MemoryStore): void {
@@ -81,29 +83,79 @@ function ensureSweeper(store: MemoryStore): void {
   store.sweeper.unref();
 }
 
+function addToIndex(index: Map<string, Set<string>>, indexKey: string, key: string): void {
+  const members = index.get(indexKey) ?? new Set<string>();
+  members.add(key);
+  index.set(indexKey, members);
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, indexKey: string, key: string): void {
+  const members = index.get(indexKey);
+  members?.delete(key);
+  if (members?.size === 0) index.delete(indexKey);
+}
+
 function removeEntry(store: MemoryStore, key: string, entry: Entry): void {
   store.entries.delete(key);
-  const { uid, userCode, grantId } = entry.payload;
+  const { uid, userCode, grantId, accountId } = entry.payload;
   if (typeof uid === 'string') deleteIfPointsTo(store.uids, `${entry.model}:${uid}`, key);
   if (typeof userCode === 'string') {
     deleteIfPointsTo(store.userCodes, `${entry.model}:${userCode}`, key);
   }
-  if (typeof grantId === 'string') {
-    const members = store.grants.get(grantId);
-    members?.delete(key);
-    if (members?.size === 0) store.grants.delete(grantId);
-  }
+  if (typeof grantId === 'string') removeFromIndex(store.grants, grantId, key);
+  if (typeof accountId === 'string') removeFromIndex(store.accounts, accountId, key);
 }
 
 function deleteIfPointsTo(index: Map<string, string>, indexKey: string, key: string): void {
   if (index.get(indexKey) === key) index.delete(indexKey);
 }
 
+/** The live entry under `key`, dropping it on the way if it has expired. */
+function liveEntry(store: MemoryStore, key: string | undefined): Entry | undefined {
+  if (key === undefined) return undefined;
+  const entry = store.entries.get(key);
+  if (!entry) return undefined;
+  if (entry.expiresAt <= store.now()) {
+    removeEntry(store, key, entry);
+    return undefined;
+  }
+  return entry;
+}
+
+function isRevoked(store: MemoryStore, grantId: string): boolean {
+  const until = store.revokedGrants.get(grantId);
+  if (until === undefined) return false;
+  if (until > store.now()) return true;
+  store.revokedGrants.delete(grantId);
+  return false;
+}
+
+function removeGrantMembers(store: MemoryStore, grantId: string): void {
+  for (const key of [...(store.grants.get(grantId) ?? [])]) {
+    const entry = store.entries.get(key);
+    if (entry) removeEntry(store, key, entry);
+  }
+  store.grants.delete(grantId);
+}
+
+function revokeGrant(store: MemoryStore, grantId: string): void {
+  removeGrantMembers(store, grantId);
+  const grantKey = `Grant:${grantId}`;
+  const grant = store.entries.get(grantKey);
+  if (grant) removeEntry(store, grantKey, grant);
+  store.revokedGrants.set(grantId, store.now() + MAX_TTL_SECONDS * 1000);
+  ensureSweeper(store);
+}
+
 function ttlSeconds(expiresIn: number | undefined): number {
   return typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : MAX_TTL_SECONDS;
 }
 
-export class MemoryAdapter implements Adapter {
+/**
+ * Entries in this process's memory. Every method runs to completion without awaiting, so
+ * each one is atomic with respect to the others, as the Redis scripts are.
+ */
+export class MemoryAdapter implements StoreAdapter {
   constructor(
     private readonly model: string,
     private readonly store: MemoryStore = defaultMemoryStore,
@@ -113,19 +165,11 @@ export class MemoryAdapter implements Adapter {
     return `${this.model}:${id}`;
   }
 
-  /** The live entry under `key`, dropping it on the way if it has expired. */
-  private live(key: string | undefined): Entry | undefined {
-    if (key === undefined) return undefined;
-    const entry = this.store.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.store.now()) {
-      removeEntry(this.store, key, entry);
-      return undefined;
-    }
-    return entry;
-  }
-
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const grantId = grantOf(this.model, id, payload);
+    // A token issued by a request that was under way when its grant was revoked.
+    if (grantId !== undefined && isRevoked(this.store, grantId)) return;
+
     const key = this.key(id);
     const previous = this.store.entries.get(key);
     if (previous) removeEntry(this.store, key, previous);
@@ -138,37 +182,46 @@ export class MemoryAdapter implements Adapter {
     };
     this.store.entries.set(key, entry);
 
-    const { uid, userCode, grantId } = payload;
+    const { uid, userCode, accountId } = payload;
     if (this.model === 'Session' && typeof uid === 'string') {
       this.store.uids.set(`${this.model}:${uid}`, key);
     }
     if (typeof userCode === 'string') this.store.userCodes.set(`${this.model}:${userCode}`, key);
-    if (GRANTABLE_MODELS.has(this.model) && typeof grantId === 'string') {
-      const members = this.store.grants.get(grantId) ?? new Set<string>();
-      members.add(key);
-      this.store.grants.set(grantId, members);
+    if (GRANTABLE_MODELS.has(this.model) && grantId !== undefined) addToIndex(this.store.grants, grantId, key);
+    if (ACCOUNT_INDEXED_MODELS.has(this.model) && typeof accountId === 'string') {
+      addToIndex(this.store.accounts, accountId, key);
     }
     ensureSweeper(this.store);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const entry = this.live(this.key(id));
+    const entry = liveEntry(this.store, this.key(id));
     return entry && structuredClone(entry.payload);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const entry = this.live(this.store.uids.get(`${this.model}:${uid}`));
+    const entry = liveEntry(this.store, this.store.uids.get(`${this.model}:${uid}`));
     return entry && structuredClone(entry.payload);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const entry = this.live(this.store.userCodes.get(`${this.model}:${userCode}`));
+    const entry = liveEntry(this.store, this.store.userCodes.get(`${this.model}:${userCode}`));
     return entry && structuredClone(entry.payload);
   }
 
+  /**
+   * Check-and-set: the first call marks the entry consumed; any later one is a replay, which
+   * revokes the whole grant (as lib/helpers/grant_source.js does) and fails with invalid_grant.
+   */
   async consume(id: string): Promise<void> {
-    const entry = this.live(this.key(id));
-    if (entry) entry.payload.consumed = Math.floor(this.store.now() / 1000);
+    const entry = liveEntry(this.store, this.key(id));
+    if (!entry) throw notFound(this.model);
+    if (entry.payload.consumed !== undefined) {
+      const { grantId } = entry.payload;
+      if (typeof grantId === 'string') revokeGrant(this.store, grantId);
+      throw alreadyConsumed(this.model);
+    }
+    entry.payload.consumed = Math.floor(this.store.now() / 1000);
   }
 
   async destroy(id: string): Promise<void> {
@@ -178,12 +231,22 @@ export class MemoryAdapter implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    const members = this.store.grants.get(grantId);
-    if (!members) return;
-    for (const key of [...members]) {
-      const entry = this.store.entries.get(key);
-      if (entry) removeEntry(this.store, key, entry);
+    removeGrantMembers(this.store, grantId);
+  }
+
+  async revokeGrant(grantId: string): Promise<void> {
+    revokeGrant(this.store, grantId);
+  }
+
+  async idsForAccount(accountId: string): Promise<AccountEntries> {
+    const found: AccountEntries = { sessions: [], grants: [] };
+    for (const key of [...(this.store.accounts.get(accountId) ?? [])]) {
+      const entry = liveEntry(this.store, key);
+      if (!entry) continue;
+      const id = key.slice(entry.model.length + 1);
+      if (entry.model === 'Session') found.sessions.push(id);
+      else if (entry.model === 'Grant') found.grants.push(id);
     }
-    this.store.grants.delete(grantId);
+    return found;
   }
 }

@@ -1,31 +1,70 @@
 import type { Redis } from 'ioredis';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 
-import { GRANTABLE_MODELS, MAX_TTL_SECONDS } from './memory.js';
+import {
+  ACCOUNT_INDEXED_MODELS,
+  GRANTABLE_MODELS,
+  MAX_TTL_SECONDS,
+  alreadyConsumed,
+  grantOf,
+  notFound,
+  type AccountEntries,
+  type StoreAdapter,
+} from './common.js';
 
 export const DEFAULT_KEY_PREFIX = 'iam:oidc:';
 
-// Adds an entry key to its grant's set and stretches the set's TTL to outlive its longest
-// member (TTL is -1 on a set just created, so the first member always sets it).
-const ADD_TO_GRANT = `
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end`;
+// Stores an entry with its lookups in one step. KEYS: 1 the entry, 2 the revocation mark of
+// its grant, 3 the uid lookup, 4 the user-code lookup, 5 the grant's member set, 6 the
+// account's entries; ARGV: 1 payload, 2 ttl, 3 the entry's id, 4 its `Model:id`, 5 which of
+// KEYS[2..6] apply ('1'/'0' each; the others carry a placeholder). An entry of a revoked grant
+// is not stored: that is how a token issued by a request already under way when its grant was
+// revoked never comes to exist. The sets' TTLs are stretched to outlive their longest member
+// (TTL is -1 on a set just created, so the first member always sets it). The account's
+// entries are a sorted set scored by expiry, so members that expired or were destroyed fall
+// out on the next write instead of piling up for an account that stays active.
+const UPSERT = `
+local function uses(key) return string.sub(ARGV[5], key - 1, key - 1) == '1' end
+if uses(2) and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ttl)
+if uses(3) then redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl) end
+if uses(4) then redis.call('SET', KEYS[4], ARGV[3], 'EX', ttl) end
+if uses(5) then
+  redis.call('SADD', KEYS[5], KEYS[1])
+  if redis.call('TTL', KEYS[5]) < ttl then redis.call('EXPIRE', KEYS[5], ttl) end
+end
+if uses(6) then
+  local now = tonumber(redis.call('TIME')[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+  redis.call('ZADD', KEYS[6], now + ttl, ARGV[4])
+  if redis.call('TTL', KEYS[6]) < ttl then redis.call('EXPIRE', KEYS[6], ttl) end
+end
+return 1`;
 
-// HSET alone would recreate an expired or destroyed entry without a TTL.
+// Check-and-set in one step: 0 when there is no such entry, 1 when this call consumed it,
+// else the payload of an entry consumed before (a replay). HSET alone would recreate an
+// expired or destroyed entry without a TTL.
 const CONSUME = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
-end`;
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
+return redis.call('HGET', KEYS[1], 'payload')`;
 
 // One script, so a token saved while the grant is being revoked cannot slip through.
-const REVOKE_GRANT = `
+const REVOKE_GRANT_MEMBERS = `
 local members = redis.call('SMEMBERS', KEYS[1])
 for _, key in ipairs(members) do
   redis.call('DEL', key)
 end
 redis.call('DEL', KEYS[1])`;
+
+// The members, the Grant entry and the mark that keeps both from being saved again.
+// KEYS: 1 member set, 2 Grant entry, 3 revocation mark; ARGV: 1 the mark's TTL.
+const REVOKE_GRANT = `${REVOKE_GRANT_MEMBERS}
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])`;
 
 function ttlSeconds(expiresIn: number | undefined): number {
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) return MAX_TTL_SECONDS;
@@ -35,10 +74,10 @@ function ttlSeconds(expiresIn: number | undefined): number {
 
 /**
  * An entry is a hash: `payload` holds the JSON the provider gave, `consumed` the epoch
- * seconds of consume(). Keeping `consumed` apart lets consume() be a single HSET instead of
- * a read-modify-write of the JSON.
+ * seconds of consume(). Keeping `consumed` apart lets consume() be a single HSETNX instead
+ * of a read-modify-write of the JSON.
  */
-export class RedisAdapter implements Adapter {
+export class RedisAdapter implements StoreAdapter {
   constructor(
     private readonly model: string,
     private readonly client: Redis,
@@ -46,7 +85,11 @@ export class RedisAdapter implements Adapter {
   ) {}
 
   key(id: string): string {
-    return `${this.prefix}${this.model}:${id}`;
+    return this.keyOf(this.model, id);
+  }
+
+  private keyOf(model: string, id: string): string {
+    return `${this.prefix}${model}:${id}`;
   }
 
   private uidKey(uid: string): string {
@@ -61,24 +104,37 @@ export class RedisAdapter implements Adapter {
     return `${this.prefix}grant-members:${grantId}`;
   }
 
+  private revokedGrantKey(grantId: string): string {
+    return `${this.prefix}revoked-grant:${grantId}`;
+  }
+
+  private accountKey(accountId: string): string {
+    return `${this.prefix}account-entries:${accountId}`;
+  }
+
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.key(id);
-    const ttl = ttlSeconds(expiresIn);
-    // DEL first: a fresh payload must not inherit the `consumed` field of the one it replaces.
-    const multi = this.client.multi()
-      .del(key)
-      .hset(key, 'payload', JSON.stringify(payload))
-      .expire(key, ttl);
-
-    const { uid, userCode, grantId } = payload;
-    if (this.model === 'Session' && typeof uid === 'string') {
-      multi.set(this.uidKey(uid), id, 'EX', ttl);
-    }
-    if (typeof userCode === 'string') multi.set(this.userCodeKey(userCode), id, 'EX', ttl);
-    if (GRANTABLE_MODELS.has(this.model) && typeof grantId === 'string') {
-      multi.eval(ADD_TO_GRANT, 1, this.grantKey(grantId), key, ttl);
-    }
-    await execOrThrow(multi);
+    const { uid, userCode, accountId } = payload;
+    const grantId = grantOf(this.model, id, payload);
+    // [applies, key] for KEYS[2..6] of UPSERT
+    const slots: Array<[boolean, string | undefined]> = [
+      [grantId !== undefined, grantId && this.revokedGrantKey(grantId)],
+      [this.model === 'Session' && typeof uid === 'string', typeof uid === 'string' ? this.uidKey(uid) : undefined],
+      [typeof userCode === 'string', typeof userCode === 'string' ? this.userCodeKey(userCode) : undefined],
+      [GRANTABLE_MODELS.has(this.model) && grantId !== undefined, grantId && this.grantKey(grantId)],
+      [ACCOUNT_INDEXED_MODELS.has(this.model) && typeof accountId === 'string', typeof accountId === 'string' ? this.accountKey(accountId) : undefined],
+    ];
+    await this.client.eval(
+      UPSERT,
+      6,
+      key,
+      ...slots.map(([applies, slotKey]) => (applies && slotKey) || key),
+      JSON.stringify(payload),
+      ttlSeconds(expiresIn),
+      id,
+      `${this.model}:${id}`,
+      slots.map(([applies, slotKey]) => (applies && slotKey ? '1' : '0')).join(''),
+    );
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -108,8 +164,17 @@ export class RedisAdapter implements Adapter {
     return payload && matches(payload) ? payload : undefined;
   }
 
+  /**
+   * The first call marks the entry consumed; any later one is a replay, which revokes the
+   * whole grant (as lib/helpers/grant_source.js does) and fails with invalid_grant.
+   */
   async consume(id: string): Promise<void> {
-    await this.client.eval(CONSUME, 1, this.key(id), Math.floor(Date.now() / 1000));
+    const outcome = await this.client.eval(CONSUME, 1, this.key(id), Math.floor(Date.now() / 1000));
+    if (outcome === 1) return;
+    if (outcome === 0) throw notFound(this.model);
+    const { grantId } = JSON.parse(String(outcome)) as AdapterPayload;
+    if (typeof grantId === 'string') await this.revokeGrant(grantId);
+    throw alreadyConsumed(this.model);
   }
 
   async destroy(id: string): Promise<void> {
@@ -117,15 +182,38 @@ export class RedisAdapter implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.client.eval(REVOKE_GRANT, 1, this.grantKey(grantId));
+    await this.client.eval(REVOKE_GRANT_MEMBERS, 1, this.grantKey(grantId));
   }
-}
 
-/** EXEC reports a failed command in its result list rather than rejecting. */
-async function execOrThrow(multi: ReturnType<Redis['multi']>): Promise<void> {
-  const results = await multi.exec();
-  if (results === null) throw new Error('Redis transaction aborted');
-  for (const [error] of results) {
-    if (error) throw error;
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.client.eval(
+      REVOKE_GRANT,
+      3,
+      this.grantKey(grantId),
+      this.keyOf('Grant', grantId),
+      this.revokedGrantKey(grantId),
+      MAX_TTL_SECONDS,
+    );
+  }
+
+  async idsForAccount(accountId: string): Promise<AccountEntries> {
+    const members = await this.client.zrangebyscore(this.accountKey(accountId), Math.floor(Date.now() / 1000), '+inf');
+    const found: AccountEntries = { sessions: [], grants: [] };
+    if (members.length === 0) return found;
+    // Destroyed entries (a logout, a revoked grant) stay members until their expiry.
+    const pipeline = this.client.pipeline();
+    for (const member of members) pipeline.exists(`${this.prefix}${member}`);
+    const results = (await pipeline.exec()) ?? [];
+    members.forEach((member, i) => {
+      const [error, exists] = results[i] ?? [];
+      if (error) throw error;
+      if (exists !== 1) return;
+      const separator = member.indexOf(':');
+      const model = member.slice(0, separator);
+      const id = member.slice(separator + 1);
+      if (model === 'Session') found.sessions.push(id);
+      else if (model === 'Grant') found.grants.push(id);
+    });
+    return found;
   }
 }

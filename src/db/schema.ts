@@ -31,6 +31,8 @@ export interface AccountsTable {
   password_changed_at: Timestamp;
   password_expires_at: Date | null;
   password_temporary: Generated<boolean>;
+  /** SSO sessions signed in before this are no longer valid */
+  access_revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -4,8 +4,11 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { clientAddress, peerIsTrustedProxy } from './client-address.js';
 
-/** Paths an orchestrator calls on the container's own address. */
-const ANY_HOST_PATHS: ReadonlySet<string> = new Set(['/health']);
+/**
+ * Answered on any host: what an orchestrator calls on the container's own address, and
+ * static files (they publish no URL, and the refusal page needs its stylesheet).
+ */
+const answersAnyHost = (path: string) => path === '/health' || path.startsWith('/assets/');
 
 /**
  * Pins every request to the issuer's origin before anything reads it.
@@ -35,7 +38,7 @@ export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; l
     headers['x-forwarded-proto'] = scheme;
     ctx.request.ip = ip;
 
-    if (!sameHost(requestedHost, issuer) && !ANY_HOST_PATHS.has(ctx.path)) {
+    if (!sameHost(requestedHost, issuer) && !answersAnyHost(ctx.path)) {
       options.logger.warn({ ip, host: requestedHost.slice(0, 100), path: ctx.path }, 'request for another host refused');
       throw new DomainError('error.wrong_host', { status: 421, vars: { issuer: issuer.origin } });
     }

@@ -3,6 +3,7 @@ import { errors } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
+import { SESSION_CHECKS } from '../interactions/session-checks.js';
 import { t } from '../i18n/index.js';
 import { CLAIMS_BY_SCOPE, createFindAccount, releasableClaims } from './account.js';
 import { SUPPORTED_ACR_VALUES } from './acr.js';
@@ -104,7 +105,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       userinfo: { enabled: true },
     },
     interactions: {
-      policy: buildInteractionPolicy(deps.gates),
+      policy: buildInteractionPolicy(deps.gates, SESSION_CHECKS),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // Services of the ministry's own do not ask for consent: their grant follows the request.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 
 import { createAdapterFactory } from '../../src/adapters/index.js';
 import {
@@ -13,15 +13,18 @@ import {
   sweepMemoryStore,
 } from '../../src/adapters/memory.js';
 import { RedisAdapter } from '../../src/adapters/redis.js';
+import type { StoreAdapter } from '../../src/adapters/index.js';
 
 /** What the contract needs from a backend: adapters that share one store, and time. */
 interface Harness {
-  adapterFor(model: string): Adapter;
+  adapterFor(model: string): StoreAdapter;
   /** Lets `seconds` pass as far as the store can tell (fake clock or a real wait). */
   elapse(seconds: number): Promise<void>;
   nowSeconds(): number;
   dispose?(): void;
 }
+
+const INVALID_GRANT = { error: 'invalid_grant' };
 
 let sequence = 0;
 const runId = randomUUID().slice(0, 8);
@@ -132,10 +135,115 @@ function adapterContract(name: string, createHarness: () => Harness): void {
       expect(found?.consumed).toBeLessThanOrEqual(harness.nowSeconds());
     });
 
-    it('consuming an unknown id creates nothing', async () => {
+    it('refuses to consume an unknown id with invalid_grant, creating nothing', async () => {
       const id = uniqueId('code');
-      await adapterFor('AuthorizationCode').consume(id);
+      await expect(adapterFor('AuthorizationCode').consume(id)).rejects.toMatchObject(INVALID_GRANT);
       expect(await adapterFor('AuthorizationCode').find(id)).toBeUndefined();
+    });
+
+    /** A grant with a code, an access token, a refresh token and its Grant entry. */
+    async function storeGrant(accountId = uniqueId('account')) {
+      const grantId = uniqueId('grant');
+      const members = [
+        ['AuthorizationCode', uniqueId('code')],
+        ['AccessToken', uniqueId('at')],
+        ['RefreshToken', uniqueId('rt')],
+      ] as const;
+      await adapterFor('Grant').upsert(grantId, { kind: 'Grant', accountId, clientId: 'c' }, 600);
+      for (const [model, id] of members) await adapterFor(model).upsert(id, { kind: model, grantId, accountId }, 60);
+      const gone = async () => {
+        const left = [];
+        for (const [model, id] of [...members, ['Grant', grantId] as const]) {
+          if (await adapterFor(model).find(id)) left.push(model);
+        }
+        return left;
+      };
+      return { grantId, accountId, members, gone };
+    }
+
+    it('answers a second consume with invalid_grant and revokes the whole grant, Grant entry included', async () => {
+      const grant = await storeGrant();
+      const other = await storeGrant();
+      const [, code] = grant.members[0];
+      await adapterFor('AuthorizationCode').consume(code);
+      expect(await grant.gone()).toHaveLength(4);
+
+      await expect(adapterFor('AuthorizationCode').consume(code)).rejects.toMatchObject({
+        ...INVALID_GRANT,
+        error_detail: 'authorization code already consumed',
+      });
+      expect(await grant.gone()).toEqual([]);
+      expect(await other.gone()).toHaveLength(4);
+    });
+
+    it.each(['AuthorizationCode', 'RefreshToken'] as const)(
+      'lets exactly one of many simultaneous consumes of one %s win; the others revoke the grant',
+      async (model) => {
+        const grant = await storeGrant();
+        const [, id] = grant.members.find(([m]) => m === model)!;
+        // separate adapter objects, as separate requests (or instances) would have
+        const attempts = await Promise.allSettled(Array.from({ length: 8 }, () => adapterFor(model).consume(id)));
+
+        expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+        const refusals = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+        expect(refusals).toHaveLength(7);
+        for (const { reason } of refusals) expect(reason).toMatchObject(INVALID_GRANT);
+        expect(await grant.gone()).toEqual([]);
+      },
+    );
+
+    it('does not store an entry of a revoked grant, nor the Grant again', async () => {
+      const grant = await storeGrant();
+      await adapterFor('Grant').revokeGrant(grant.grantId);
+      expect(await grant.gone()).toEqual([]);
+
+      // what a token request already under way when the grant was revoked would save
+      const late = uniqueId('rt');
+      await adapterFor('RefreshToken').upsert(late, { kind: 'RefreshToken', grantId: grant.grantId }, 60);
+      await adapterFor('Grant').upsert(grant.grantId, { kind: 'Grant', accountId: 'a', clientId: 'c' }, 600);
+      expect(await adapterFor('RefreshToken').find(late)).toBeUndefined();
+      expect(await adapterFor('Grant').find(grant.grantId)).toBeUndefined();
+
+      // another grant is unaffected
+      const fresh = await storeGrant();
+      expect(await fresh.gone()).toHaveLength(4);
+      await expect(adapterFor('Grant').revokeGrant(uniqueId('grant'))).resolves.toBeUndefined();
+    });
+
+    it("lists an account's live sessions and grants, and nothing of another account's", async () => {
+      const account = uniqueId('account');
+      const sessions = [uniqueId('session'), uniqueId('session')];
+      for (const id of sessions) await adapterFor('Session').upsert(id, { kind: 'Session', uid: uniqueId('uid'), accountId: account }, 60);
+      const grant = await storeGrant(account);
+      const other = await storeGrant();
+      await adapterFor('Session').upsert(uniqueId('session'), { kind: 'Session', uid: uniqueId('uid'), accountId: uniqueId('account') }, 60);
+      // a session nobody has signed in to yet
+      await adapterFor('Session').upsert(uniqueId('session'), { kind: 'Session', uid: uniqueId('uid') }, 60);
+
+      const sorted = (e: { sessions: string[]; grants: string[] }) => ({ sessions: [...e.sessions].sort(), grants: [...e.grants].sort() });
+      // any adapter answers: the index is one per store
+      expect(sorted(await adapterFor('AccessToken').idsForAccount(account))).toEqual({ sessions: [...sessions].sort(), grants: [grant.grantId] });
+      expect(await adapterFor('Session').idsForAccount(uniqueId('account'))).toEqual({ sessions: [], grants: [] });
+
+      // saving a session again (every request that touches it) keeps one member
+      await adapterFor('Session').upsert(sessions[0]!, { kind: 'Session', uid: uniqueId('uid'), accountId: account }, 60);
+      expect((await adapterFor('Grant').idsForAccount(account)).sessions).toHaveLength(2);
+
+      // logged out, revoked: gone from the list
+      await adapterFor('Session').destroy(sessions[1]!);
+      await adapterFor('Grant').revokeGrant(grant.grantId);
+      expect(await adapterFor('Grant').idsForAccount(account)).toEqual({ sessions: [sessions[0]], grants: [] });
+      expect(await adapterFor('Grant').idsForAccount(other.accountId)).toEqual({ sessions: [], grants: [other.grantId] });
+    });
+
+    it("drops expired entries from an account's list", async () => {
+      const account = uniqueId('account');
+      const short = uniqueId('session');
+      const long = uniqueId('session');
+      await adapterFor('Session').upsert(short, { kind: 'Session', uid: uniqueId('uid'), accountId: account }, 1);
+      await adapterFor('Session').upsert(long, { kind: 'Session', uid: uniqueId('uid'), accountId: account }, 60);
+      await harness.elapse(1.2);
+      expect(await adapterFor('Session').idsForAccount(account)).toEqual({ sessions: [long], grants: [] });
     });
 
     it('destroys an entry and its lookups', async () => {
@@ -276,11 +384,17 @@ if (redisUrl) {
       await factory('DeviceCode').upsert(uniqueId('device'), { userCode: uniqueId('UC'), grantId: grant }, 600);
       await factory('AccessToken').upsert(uniqueId('at'), { grantId: grant }, 300);
       await factory('Client').upsert(uniqueId('client'), { client_id: 'c' });
-      await factory('AccessToken').consume(uniqueId('at'));
+      await factory('AccessToken').consume(uniqueId('at')).catch(() => undefined);
+      const account = uniqueId('account');
+      await factory('Session').upsert(uniqueId('session'), { uid: uniqueId('uid'), accountId: account }, 600);
+      const revoked = uniqueId('grant');
+      await factory('Grant').upsert(revoked, { accountId: account }, 900);
+      await factory('RefreshToken').upsert(uniqueId('rt'), { grantId: revoked }, 900);
+      await factory('Grant').revokeGrant(revoked);
 
       // Every id above contains runId, so a key written without the prefix would show here.
       const keys = await scanKeys(`*${runId}*`);
-      expect(keys.length).toBeGreaterThanOrEqual(6);
+      expect(keys.length).toBeGreaterThanOrEqual(9);
       for (const key of keys) {
         expect(key.startsWith(prefix)).toBe(true);
         const ttl = await client.ttl(key);
@@ -289,6 +403,9 @@ if (redisUrl) {
       }
       // The grant's set outlives its longest member.
       expect(await client.ttl(`${prefix}grant-members:${grant}`)).toBeGreaterThan(300);
+      // So does the account's list, and a revoked grant stays marked longer than any token.
+      expect(await client.ttl(`${prefix}account-entries:${account}`)).toBeGreaterThan(600);
+      expect(await client.ttl(`${prefix}revoked-grant:${revoked}`)).toBeGreaterThan(900);
     });
   });
 }

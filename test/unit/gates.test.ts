@@ -32,6 +32,7 @@ function account(overrides: Partial<Account> = {}): Account {
     passwordChangedAt: now,
     passwordExpiresAt: null,
     passwordTemporary: false,
+    accessRevokedAt: null,
     ...overrides,
   };
 }

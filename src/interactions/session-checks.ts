@@ -1,0 +1,17 @@
+import type { GateCheck } from './gates/gate.js';
+
+/**
+ * Checks added to the library's `login` prompt: when one fires, the existing SSO session
+ * does not count and the person signs in again (with prompt=none: login_required).
+ */
+export const SESSION_CHECKS: readonly GateCheck[] = [
+  {
+    reason: 'access_revoked',
+    description: "the account's sessions were ended after this sign-in",
+    error: 'login_required',
+    // loginTs is in whole seconds: a sign-in in the very second of the revocation counts as
+    // after it, or the person signing in again at once would be sent back to the login page
+    applies: ({ account, session }) =>
+      account.accessRevokedAt !== null && (session.loginTs ?? 0) < Math.floor(account.accessRevokedAt.getTime() / 1000),
+  },
+];
