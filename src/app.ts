@@ -8,6 +8,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRepository } from './accounts/repository.js';
 import type { PasswordAuthenticator } from './accounts/authentication.js';
+import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { createCsrf } from './http/csrf.js';
 import { pinRequestOrigin } from './http/request-origin.js';
@@ -27,6 +28,7 @@ export interface AppDeps {
   authenticator: PasswordAuthenticator;
   renderPage: RenderPage;
   logger: Logger;
+  audit: AuditLog;
   csrfSecret: string;
   /** reports whether the stores answer, for /health */
   health: () => Promise<Record<string, boolean>>;
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog(deps.logger));
   app.use(securityHeaders({ hsts: secure }));
   app.use(errorPages({ renderPage: deps.renderPage, logger: deps.logger }));
-  app.use(pinRequestOrigin({ issuer: deps.config.issuer, proxy: deps.config.proxy, logger: deps.logger }));
+  app.use(pinRequestOrigin({ issuer: deps.config.issuer, proxy: deps.config.proxy, logger: deps.logger, audit: deps.audit }));
 
   const assets = { maxage: 24 * 60 * 60 * 1000, gzip: false, brotli: false };
   app.use(mount('/assets/bootstrap-italia', serve(join(deps.config.rootDir, 'node_modules/bootstrap-italia/dist'), assets)));

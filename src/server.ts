@@ -93,6 +93,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       authenticator,
       renderPage,
       logger,
+      audit,
       csrfSecret: keys.csrfKey,
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { trustedProxyList, type ProxyTrust } from '../config.js';
 import { DomainError } from '../errors.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../logger.js';
 import { clientAddress, peerIsTrustedProxy } from './client-address.js';
 
@@ -20,7 +21,7 @@ const answersAnyHost = (path: string) => path === '/health' || path.startsWith('
  * trusted proxies vouch for. A request naming another host is refused. The app then runs
  * with `proxy = true`, reading only these rewritten headers.
  */
-export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; logger: Logger }): Middleware {
+export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; logger: Logger; audit: AuditLog }): Middleware {
   const issuer = new URL(options.issuer);
   const proxies = trustedProxyList(options.proxy);
   const scheme = issuer.protocol.slice(0, -1);
@@ -39,7 +40,10 @@ export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; l
     ctx.request.ip = ip;
 
     if (!sameHost(requestedHost, issuer) && !answersAnyHost(ctx.path)) {
-      options.logger.warn({ ip, host: requestedHost.slice(0, 100), path: ctx.path }, 'request for another host refused');
+      const host = requestedHost.slice(0, 100);
+      await options.audit
+        .record({ actorKind: 'anonymous', action: 'request.wrong_host', outcome: 'refused', ip, userAgent: ctx.get('user-agent'), details: { host, path: ctx.path.slice(0, 200) } })
+        .catch((error: unknown) => options.logger.error({ err: error }, 'audit entry not written'));
       throw new DomainError('error.wrong_host', { status: 421, vars: { issuer: issuer.origin } });
     }
     await next();

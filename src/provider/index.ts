@@ -49,7 +49,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
     log.info({ error: error.message }, 'token request refused');
     // replayed codes and refresh tokens land here: the grant has been revoked, and this records why
     if (error instanceof errors.InvalidGrant) {
-      void auditQuietly({ action: 'token.refused', outcome: 'refused', ctx, details: { error: error.error, description: error.error_description } });
+      void auditQuietly({ action: 'token.refused', outcome: 'refused', ctx, details: { error: error.error, detail: error.error_detail } });
     }
   });
 

@@ -117,10 +117,17 @@ describe('a refresh token used twice at once', () => {
 });
 
 describe('a replay after the fact', () => {
-  it('refuses a code redeemed a second time with invalid_grant, and revokes what the first gave', async () => {
+  it('refuses a code redeemed a second time with invalid_grant, revokes what the first gave, and records it', async () => {
+    const replays = () => server.db.selectFrom('audit_log').select('details').where('action', '=', 'token.refused')
+      .where('client_id', '=', rp.service.id).where('outcome', '=', 'refused').execute()
+      .then((rows) => rows.filter((r) => /already consumed/.test(String(r.details.detail))).length);
+    const before = await replays();
     const { start, callbackUrl, redemption } = await signedInCode(OFFLINE);
     const tokens = await redeem(rp, callbackUrl, start);
     expect(await tokenRequest(redemption)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // the entry is written beside the answer, not before it
+    for (let i = 0; i < 40 && (await replays()) === before; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await replays()).toBe(before + 1);
     await expectRefused(tokens.access_token);
     expect(await refresh(tokens.refresh_token!)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });

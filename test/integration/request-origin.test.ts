@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { sql } from 'kysely';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { authorizationUrl, relyingParty, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { startTestServer, testService, type TestServer } from '../support/server.js';
@@ -66,14 +68,19 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
       expect(String(discovery[key])).toMatch(new RegExp(`^${server.url}/`));
     }
 
-    const forgeries: Array<Record<string, string>> = [{ host: 'evil.example' }, { 'x-forwarded-host': 'evil.example' }, { host: 'evil.example', 'x-forwarded-host': 'evil.example' }];
+    const evil = `evil-${randomBytes(4).toString('hex')}.example`;
+    const forgeries: Array<Record<string, string>> = [{ host: evil }, { 'x-forwarded-host': evil }, { host: evil, 'x-forwarded-host': evil }];
     for (const headers of forgeries) {
       const forged = await raw(server.url, '/.well-known/openid-configuration', headers);
       expect(forged.status).toBe(421);
-      expect(forged.body).not.toContain('evil.example');
+      expect(forged.body).not.toContain(evil);
       expect(forged.body).toContain(server.url);
       expect(forged.body).toContain('lang="it"');
     }
+    const audit = await server.db.selectFrom('audit_log').select(['details', 'outcome']).where('action', '=', 'request.wrong_host')
+      .where(sql<string>`details->>'host'`, '=', evil).execute();
+    expect(audit).toHaveLength(3);
+    expect(audit[0]).toMatchObject({ outcome: 'refused', details: { host: evil, path: '/.well-known/openid-configuration' } });
   });
 
   it('answers /health on any host, for orchestrators calling the container directly', async () => {

@@ -3,6 +3,7 @@ import { blockingState, referenceEmail } from '../../src/accounts/account.js';
 import { buildGateFacts } from '../../src/interactions/facts.js';
 import { accountState } from '../../src/interactions/gates/account-state.js';
 import { GATES } from '../../src/interactions/gates/index.js';
+import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
 import { serviceAccess } from '../../src/interactions/gates/service-access.js';
 import type { Service } from '../../src/provider/clients.js';
 import { t } from '../../src/i18n/index.js';
@@ -78,6 +79,23 @@ describe('gates', () => {
     const page = await accountState.show({ facts: facts(account({ lockedUntil: new Date('2026-11-23T10:15:00Z') })), reasons: ['account_locked'], t });
     expect(page.locals.message).toContain('23 novembre');
     expect(page.locals.message).toContain('11:15');
+  });
+});
+
+describe('session checks on the login prompt', () => {
+  const signedInAt = (seconds: number) => buildGateFacts({ account: account({ accessRevokedAt: new Date('2026-11-23T09:00:00.500Z') }), service, session: { loginTs: seconds }, now });
+  const revokedAtSeconds = Date.parse('2026-11-23T09:00:00Z') / 1000;
+  it.each([
+    ['signed in long before the revocation', revokedAtSeconds - 3600, ['access_revoked']],
+    ['signed in the second before', revokedAtSeconds - 1, ['access_revoked']],
+    ['signed in during the very second of the revocation', revokedAtSeconds, []],
+    ['signed in after', revokedAtSeconds + 5, []],
+  ])('%s', (_label, loginTs, reasons) => {
+    expect(SESSION_CHECKS.filter((c) => c.applies(signedInAt(loginTs))).map((c) => c.reason)).toEqual(reasons);
+  });
+
+  it('never fire for an account whose sessions were never revoked', () => {
+    expect(SESSION_CHECKS.filter((c) => c.applies(facts(account())))).toEqual([]);
   });
 });
 
