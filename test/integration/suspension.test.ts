@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { once } from 'node:events';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { FormBrowser } from '../support/browser.js';
 import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../support/logout-receiver.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -12,21 +11,13 @@ let rpB: RelyingParty;
 const password = 'Corretta-Password-1!';
 const admin = { kind: 'admin', id: randomUUID() } as const;
 
-// A stand-in for the services' back-channel logout endpoints.
-let receiver: HttpServer;
-const logoutTokens: Array<{ path: string; token: string }> = [];
+let receiver: LogoutReceiver;
+let logoutTokens: LogoutReceiver['tokens'];
 
 beforeAll(async () => {
-  receiver = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      logoutTokens.push({ path: req.url ?? '', token: new URLSearchParams(body).get('logout_token') ?? '' });
-      res.writeHead(200).end();
-    });
-  }).listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  receiver = await startLogoutReceiver();
+  logoutTokens = receiver.tokens;
+  const receiverUrl = receiver.url;
 
   server = await startTestServer({
     services: [
