@@ -72,6 +72,7 @@ async function main(): Promise<void> {
       clientSecret: BENCH_CLIENT_SECRET,
       redirectUri: BENCH_REDIRECT_URI,
       username: ready.username!,
+      usernames: ready.usernames,
       password: BENCH_PASSWORD,
     };
     await runSignIns(target, browsers, 2); // warm-up

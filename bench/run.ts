@@ -359,7 +359,7 @@ function renderReport(r: Report): string {
     '## What was measured',
     '',
     `- **IAM Istruzione** (bench/server.ts): \`createServer\` in its own process on ${r.ours.url}, NODE_ENV=${r.ours.nodeEnv},`,
-    `  argon2id ${JSON.stringify(OWASP_ARGON2ID)} (OWASP, the default), the default login throttle.`,
+    `  argon2id ${JSON.stringify(OWASP_ARGON2ID)} (OWASP, the default), the default login throttle; one account per sign-in browser.`,
     `  - accounts and audit: ${r.ours.database}`,
     `  - oidc-provider artefacts (sessions, codes, tokens): ${r.ours.store}`,
     `- **Bare oidc-provider** (bench/bare-server.ts): the same oidc-provider version with no Koa app around it, in its own process,`,
@@ -432,7 +432,7 @@ function renderReport(r: Report): string {
   const throttled = (si.loginStatuses['429'] ?? 0) + (si.loginStatuses['401'] ?? 0);
   lines.push(
     '',
-    `Login answers: ${loginAnswers}. ${throttled === 0 ? 'No 401 or 429: the login throttle (it counts failures only; limits ' + `${DEFAULT_THROTTLE_LIMITS.perUsernameAndIp.failures}/user+IP, ${DEFAULT_THROTTLE_LIMITS.perUsername.failures}/user, ${DEFAULT_THROTTLE_LIMITS.perIp.failures}/IP) never tripped.` : `**${throttled} logins were refused (401/429): the throttle or the password got in the way, so the sign-in rate is not meaningful.**`}`,
+    `Login answers: ${loginAnswers}. ${throttled === 0 ? 'No 401 or 429: the login throttle (every attempt takes a point before its password is checked, a success gives it back; limits ' + `${DEFAULT_THROTTLE_LIMITS.perUsernameAndIp.failures}/user+IP, ${DEFAULT_THROTTLE_LIMITS.perUsername.failures}/user, ${DEFAULT_THROTTLE_LIMITS.perIp.failures}/IP) never tripped.` : `**${throttled} logins were refused (401/429): the throttle or the password got in the way, so the sign-in rate is not meaningful.**`}`,
     '',
     'CPU used during each measured window, from Linux /proc. The server figures count all its threads: the main thread',
     "(the event loop: JavaScript and, with PGlite, PostgreSQL compiled to WebAssembly) and the others (libuv's threadpool,",
@@ -527,6 +527,7 @@ async function main(): Promise<number> {
       clientSecret: BENCH_CLIENT_SECRET,
       redirectUri: BENCH_REDIRECT_URI,
       username: ours.ready.username!,
+      usernames: ours.ready.usernames,
       password: BENCH_PASSWORD,
     };
     await signInOnce(target, {}); // throws with the failing step if the flow is broken

@@ -43,6 +43,8 @@ async function instrumentPglite(): Promise<void> {
   });
 }
 
+const BENCH_ACCOUNTS = 32;
+
 async function main(): Promise<void> {
   if (process.env.BENCH_QUERY_STATS === '1') await instrumentPglite();
   const port = await freePort();
@@ -72,15 +74,21 @@ async function main(): Promise<void> {
   });
   stopOnSignals(() => server.close());
 
-  const existing = await server.deps.accounts.findByFiscalCode(benchPerson().fiscalCode);
-  const account = existing ?? (await server.deps.provisioning.provision(benchPerson()));
+  // one account per sign-in browser: the throttle counts attempts per username, as it would
+  // count one person signing in again and again
+  const usernames: string[] = [];
+  for (let i = 0; i < BENCH_ACCOUNTS; i++) {
+    const existing = await server.deps.accounts.findByFiscalCode(benchPerson(i).fiscalCode);
+    usernames.push((existing ?? (await server.deps.provisioning.provision(benchPerson(i)))).username);
+  }
   await server.listen(port, '127.0.0.1');
 
   announce({
     url,
     database: config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite (files in a temporary directory)`,
     store: config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process memory store (src/adapters/memory.ts)',
-    username: account.username,
+    username: usernames[0]!,
+    usernames,
     threadpool: describeThreadpool(),
     nodeEnv: config.env,
     pid: process.pid,

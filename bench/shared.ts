@@ -32,14 +32,16 @@ export function benchService(): ServiceDefinition {
   };
 }
 
-export function benchPerson(): NewAccount {
-  const person = { givenName: 'Carla', familyName: 'Benchmark', birthDate: '1980-05-20', sex: 'F' as const };
+/** The bench's people: the same names, a birth date (so a codice fiscale) of their own. */
+export function benchPerson(index = 0): NewAccount {
+  const birthDate = new Date(Date.UTC(1980, 4, 20 + index)).toISOString().slice(0, 10);
+  const person = { givenName: 'Carla', familyName: 'Benchmark', birthDate, sex: 'F' as const };
   return {
     type: 'standard',
     ...person,
     birthPlace: 'Roma',
     fiscalCode: computeCodiceFiscale({ ...person, placeCode: 'H501' }),
-    personalEmail: 'carla.benchmark@example.org',
+    personalEmail: `carla.benchmark${index || ''}@example.org`,
     password: BENCH_PASSWORD,
   };
 }
@@ -54,6 +56,8 @@ export interface ReadyMessage {
   /** what holds oidc-provider's artefacts (sessions, codes, tokens) */
   store: string;
   username?: string;
+  /** every bench account, one per sign-in browser (ours only) */
+  usernames?: string[];
   threadpool: string;
   nodeEnv: string;
   pid: number;

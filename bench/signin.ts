@@ -23,6 +23,8 @@ export interface SignInTarget {
   clientSecret: string;
   redirectUri: string;
   username: string;
+  /** one account per browser when given (browser i signs in as usernames[i % length]), as people do */
+  usernames?: string[];
   password: string;
   scope?: string;
 }
@@ -202,11 +204,13 @@ export async function runSignIns(target: SignInTarget, concurrency: number, seco
   };
   const started = performance.now();
   const deadline = started + seconds * 1000;
-  const loop = async () => {
+  const loop = async (browser: number) => {
+    const usernames = target.usernames?.length ? target.usernames : [target.username];
+    const browserTarget = { ...target, username: usernames[browser % usernames.length]! };
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const times = await signInOnce(target, result.loginStatuses);
+        const times = await signInOnce(browserTarget, result.loginStatuses);
         result.completed += 1;
         result.latencies.push(performance.now() - t0);
         for (const step of STEPS) result.steps[step].push(times[step]);
@@ -219,7 +223,7 @@ export async function runSignIns(target: SignInTarget, concurrency: number, seco
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, loop));
+  await Promise.all(Array.from({ length: concurrency }, (_, browser) => loop(browser)));
   result.seconds = (performance.now() - started) / 1000;
   result.perSecond = result.completed / result.seconds;
   return result;

@@ -85,7 +85,8 @@ export function createApp(deps: AppDeps): Koa {
 const formTargetsOfClientInPlay: Koa.Middleware = async (ctx, next) => {
   await next();
   const client = (ctx as Partial<KoaContextWithOIDC>).oidc?.client;
-  if (client) ctx.state.formActionOrigins = formActionOrigins(client.metadata());
+  // only pages have forms; token and discovery answers are JSON
+  if (client && ctx.response.is('html')) ctx.state.formActionOrigins = formActionOrigins(client.metadata());
 };
 
 function requestLog(logger: Logger): Koa.Middleware {

@@ -17,7 +17,7 @@ export const DEFAULT_KEY_PREFIX = 'iam:oidc:';
 // Stores an entry with its lookups in one step. KEYS: 1 the entry, 2 the revocation mark of
 // its grant, 3 the uid lookup, 4 the user-code lookup, 5 the grant's member set, 6 the
 // account's entries; ARGV: 1 payload, 2 ttl, 3 the entry's id, 4 its `Model:id`, 5 which of
-// KEYS[2..6] apply ('1'/'0' each; the others carry a placeholder). An entry of a revoked grant
+// KEYS[2..6] apply ('1'/'0' each; unused ones repeat KEYS[1]). An entry of a revoked grant
 // is not stored: that is how a token issued by a request already under way when its grant was
 // revoked never comes to exist. The sets' TTLs are stretched to outlive their longest member
 // (TTL is -1 on a set just created, so the first member always sets it). The account's
