@@ -66,6 +66,31 @@ const REVOKE_GRANT = `${REVOKE_GRANT_MEMBERS}
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])`;
 
+type Script = (...keysThenArgs: Array<string | number>) => Promise<unknown>;
+interface Scripts {
+  iamUpsert: Script;
+  iamConsume: Script;
+  iamRevokeGrantMembers: Script;
+  iamRevokeGrant: Script;
+}
+
+const SCRIPTED = new WeakSet<Redis>();
+
+/**
+ * The scripts as commands of the client: ioredis then sends EVALSHA (the script's text only
+ * when Redis does not know it yet) instead of the whole text, for Redis to hash, on every call.
+ */
+function scripts(client: Redis): Scripts {
+  if (!SCRIPTED.has(client)) {
+    client.defineCommand('iamUpsert', { numberOfKeys: 6, lua: UPSERT });
+    client.defineCommand('iamConsume', { numberOfKeys: 1, lua: CONSUME });
+    client.defineCommand('iamRevokeGrantMembers', { numberOfKeys: 1, lua: REVOKE_GRANT_MEMBERS });
+    client.defineCommand('iamRevokeGrant', { numberOfKeys: 3, lua: REVOKE_GRANT });
+    SCRIPTED.add(client);
+  }
+  return client as unknown as Scripts;
+}
+
 function ttlSeconds(expiresIn: number | undefined): number {
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) return MAX_TTL_SECONDS;
   // EX refuses 0 and fractions.
@@ -78,11 +103,15 @@ function ttlSeconds(expiresIn: number | undefined): number {
  * of a read-modify-write of the JSON.
  */
 export class RedisAdapter implements StoreAdapter {
+  private readonly scripts: Scripts;
+
   constructor(
     private readonly model: string,
     private readonly client: Redis,
     private readonly prefix: string = DEFAULT_KEY_PREFIX,
-  ) {}
+  ) {
+    this.scripts = scripts(client);
+  }
 
   key(id: string): string {
     return this.keyOf(this.model, id);
@@ -124,9 +153,7 @@ export class RedisAdapter implements StoreAdapter {
       [GRANTABLE_MODELS.has(this.model) && grantId !== undefined, grantId && this.grantKey(grantId)],
       [ACCOUNT_INDEXED_MODELS.has(this.model) && typeof accountId === 'string', typeof accountId === 'string' ? this.accountKey(accountId) : undefined],
     ];
-    await this.client.eval(
-      UPSERT,
-      6,
+    await this.scripts.iamUpsert(
       key,
       ...slots.map(([applies, slotKey]) => (applies && slotKey) || key),
       JSON.stringify(payload),
@@ -169,7 +196,7 @@ export class RedisAdapter implements StoreAdapter {
    * whole grant (as lib/helpers/grant_source.js does) and fails with invalid_grant.
    */
   async consume(id: string): Promise<void> {
-    const outcome = await this.client.eval(CONSUME, 1, this.key(id), Math.floor(Date.now() / 1000));
+    const outcome = await this.scripts.iamConsume(this.key(id), Math.floor(Date.now() / 1000));
     if (outcome === 1) return;
     if (outcome === 0) throw notFound(this.model);
     const { grantId } = JSON.parse(String(outcome)) as AdapterPayload;
@@ -182,13 +209,11 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.client.eval(REVOKE_GRANT_MEMBERS, 1, this.grantKey(grantId));
+    await this.scripts.iamRevokeGrantMembers(this.grantKey(grantId));
   }
 
   async revokeGrant(grantId: string): Promise<void> {
-    await this.client.eval(
-      REVOKE_GRANT,
-      3,
+    await this.scripts.iamRevokeGrant(
       this.grantKey(grantId),
       this.keyOf('Grant', grantId),
       this.revokedGrantKey(grantId),
