@@ -27,6 +27,18 @@ export const it = {
   'login.throttled': 'Troppi tentativi di accesso non riusciti. Riprova tra {minutes} minuti.',
   'login.missing_fields': 'Inserisci username e password.',
 
+  'password.rules_title': 'La password deve rispettare queste regole:',
+  'password.rule.length': 'da {min} a {max} caratteri',
+  'password.rule.upper': 'almeno una lettera maiuscola',
+  'password.rule.lower': 'almeno una lettera minuscola',
+  'password.rule.digit': 'almeno un numero',
+  'password.rule.special': 'almeno un carattere speciale, ad esempio ! ? # @ -',
+  'password.rule.repeated': 'non più di {max} caratteri uguali di seguito',
+  'password.rule.personal_data': 'non deve contenere username, nome, cognome, codice fiscale o data di nascita',
+  'password.rule.not_current': 'deve essere diversa dalla password attuale, anche cambiando solo maiuscole e minuscole, un numero o un simbolo finale',
+  'password.rule.history': 'non deve essere una delle ultime {count} password né una usata negli ultimi {months} mesi',
+  'password.rule_broken': 'La password non rispetta questa regola: {rule}.',
+
   'form.errors_summary': 'Ci sono errori nel modulo:',
   'form.field_required': 'Campo obbligatorio.',
 
