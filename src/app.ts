@@ -8,6 +8,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRepository } from './accounts/repository.js';
 import type { PasswordAuthenticator } from './accounts/authentication.js';
+import type { PasswordService } from './accounts/passwords.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { createCsrf } from './http/csrf.js';
@@ -26,6 +27,7 @@ export interface AppDeps {
   services: ServiceDefinition[];
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
+  passwords: PasswordService;
   renderPage: RenderPage;
   logger: Logger;
   audit: AuditLog;
@@ -70,7 +72,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(site.routes());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, renderPage: deps.renderPage },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());

@@ -9,6 +9,8 @@ import { createAccountStatusService } from './accounts/account-status.js';
 import { createPasswordAuthenticator } from './accounts/authentication.js';
 import { createLoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
 import { createPasswordHasher, type Argon2Parameters } from './accounts/password-hashing.js';
+import { SPID_LEVEL_1_POLICY, type PasswordPolicy } from './accounts/password-policy.js';
+import { createPasswordService, type PasswordService } from './accounts/passwords.js';
 import { createAccountProvisioning } from './accounts/provisioning.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { createAccountAccessIndex, createAdapterFactory } from './adapters/index.js';
@@ -37,6 +39,8 @@ export interface ServerOptions {
   services?: ServiceDefinition[];
   argon2?: Argon2Parameters;
   throttleLimits?: ThrottleLimits;
+  /** default: SPID level 1 */
+  passwordPolicy?: PasswordPolicy;
   /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
   redisKeyPrefix?: string;
 }
@@ -51,6 +55,7 @@ export interface Server {
     accounts: ReturnType<typeof createAccountRepository>;
     provisioning: ReturnType<typeof createAccountProvisioning>;
     mailer: Mailer;
+    passwords: PasswordService;
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
   };
   listen(port?: number, host?: string): Promise<string>;
@@ -71,7 +76,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const hasher = createPasswordHasher(options.argon2);
     const redisKeyPrefix = options.redisKeyPrefix ?? 'iam:';
     const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit });
+    const passwordPolicy = options.passwordPolicy ?? SPID_LEVEL_1_POLICY;
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit, policy: passwordPolicy });
+    const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
     const renderPage = createPageRenderer(config);
     const oidcStore = { redis, keyPrefix: `${redisKeyPrefix}oidc:` };
     const { provider, services } = createProvider({
@@ -91,6 +98,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       services,
       accounts,
       authenticator,
+      passwords,
       renderPage,
       logger,
       audit,
@@ -111,8 +119,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       services,
       deps: {
         accounts,
-        provisioning: createAccountProvisioning({ db, hasher, audit }),
+        provisioning: createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy }),
         mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') }),
+        passwords,
         accountStatus: createAccountStatusService({
           db,
           audit,

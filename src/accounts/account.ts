@@ -41,6 +41,9 @@ export interface Account extends Identity {
   passwordTemporary: boolean;
   /** sessions signed in before this moment were ended (suspension, and later resets) */
   accessRevokedAt: Date | null;
+  /** the password typed at the last sign-in did not meet the current policy */
+  passwordNoncompliant: boolean;
+  temporaryPasswordUsedAt: Date | null;
 }
 
 export function accountFromRow(row: AccountRow): Account {
@@ -73,6 +76,8 @@ export function accountFromRow(row: AccountRow): Account {
     passwordExpiresAt: row.password_expires_at,
     passwordTemporary: row.password_temporary,
     accessRevokedAt: row.access_revoked_at,
+    passwordNoncompliant: row.password_noncompliant,
+    temporaryPasswordUsedAt: row.temporary_password_used_at,
   };
 }
 

@@ -2,7 +2,9 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { Account } from './account.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { TEMPORARY_PASSWORD_LIFE_MS } from './password-expiry.js';
 import type { PasswordHasher } from './password-hashing.js';
+import { brokenRules, type PasswordPolicy } from './password-policy.js';
 import { createAccountRepository } from './repository.js';
 
 export interface PasswordLoginRequest {
@@ -16,6 +18,8 @@ export interface PasswordLoginRequest {
 export type PasswordLoginOutcome =
   | { ok: true; account: Account }
   | { ok: false; reason: 'invalid_credentials' }
+  /** the right temporary password, past its 72 hours or already used once */
+  | { ok: false; reason: 'temporary_expired' | 'temporary_used' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export interface PasswordAuthenticator {
@@ -31,7 +35,10 @@ export function createPasswordAuthenticator(deps: {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   audit: AuditLog;
+  policy: PasswordPolicy;
+  now?: () => Date;
 }): PasswordAuthenticator {
+  const now = deps.now ?? (() => new Date());
   const accounts = createAccountRepository(deps.db);
 
   return {
@@ -65,12 +72,24 @@ export function createPasswordAuthenticator(deps: {
       }
 
       await deps.throttle.succeeded(attempt);
+      if (account.passwordTemporary) {
+        const refusal = now().getTime() - account.passwordChangedAt.getTime() > TEMPORARY_PASSWORD_LIFE_MS
+          ? 'temporary_expired'
+          : (await accounts.useTemporaryPassword(account.id)) ? undefined : 'temporary_used';
+        if (refusal) {
+          await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'refused', details: { reason: refusal } });
+          return { ok: false, reason: refusal };
+        }
+      }
+      // checked on the typed password, so a stricter policy reaches everyone at their next sign-in
+      const noncompliant = brokenRules(deps.policy, request.password, { owner: account }).length > 0;
+      if (noncompliant !== account.passwordNoncompliant) await accounts.setPasswordNoncompliant(account.id, noncompliant);
       if (needsRehash) {
         await accounts.replaceHashForSamePassword(account.id, passwordHash, await deps.hasher.hash(request.password));
       }
       // the audit entry is the record of the sign-in: recent activity is read from it
       await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'success', details: { rehashed: needsRehash } });
-      return { ok: true, account };
+      return { ok: true, account: { ...account, passwordNoncompliant: noncompliant } };
     },
   };
 }

@@ -22,6 +22,8 @@ export interface PasswordPolicy {
   /** …nor of any set in the last `historyMonths` months */
   readonly historyMonths: number;
   readonly maxAgeDays: Readonly<Record<AccountType, number>>;
+  /** expiries are brought forward by up to this many days, a fixed shift per account (password-expiry.ts) */
+  readonly expirySpreadDays: number;
 }
 
 export const SPID_LEVEL_1_POLICY: PasswordPolicy = Object.freeze({
@@ -36,6 +38,7 @@ export const SPID_LEVEL_1_POLICY: PasswordPolicy = Object.freeze({
   historyCount: 5,
   historyMonths: 15,
   maxAgeDays: Object.freeze({ standard: 180, mi: 180 }),
+  expirySpreadDays: 60,
 });
 
 /** One rule, as the catalogue words it: `password.rule.<name>` with these variables. */

@@ -3,7 +3,9 @@ import type { Db } from '../db/index.js';
 import type { SchoolRole } from '../db/schema.js';
 import type { Account, AccountType, Identity, MailboxState } from './account.js';
 import { validateCodiceFiscale } from './codice-fiscale.js';
+import { passwordExpiresAt } from './password-expiry.js';
 import type { PasswordHasher } from './password-hashing.js';
+import type { PasswordPolicy } from './password-policy.js';
 import { createAccountRepository } from './repository.js';
 import { baseUsername, isMiUsername, pickUsername } from './username.js';
 
@@ -26,7 +28,7 @@ export class ProvisioningError extends Error {
 }
 
 /** Creates accounts with their first password and school assignments, audited, in one transaction. */
-export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher; audit: AuditLog }) {
+export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher; audit: AuditLog; policy: PasswordPolicy }) {
   return {
     async provision(input: NewAccount, actor: { kind: 'system' | 'admin'; id?: string } = { kind: 'system' }): Promise<Account> {
       const cf = validateCodiceFiscale(input.fiscalCode, {
@@ -67,7 +69,8 @@ export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher
           country: null,
           locked_until: null,
           password_hash: passwordHash,
-          password_expires_at: null,
+          // spread: an import of thousands of accounts does not make one day of expiries
+          password_expires_at: input.passwordTemporary ? new Date() : passwordExpiresAt(deps.policy, input.type, cf.normalized, new Date()),
           password_temporary: input.passwordTemporary ?? false,
         });
         for (const school of input.schools ?? []) {

@@ -33,6 +33,60 @@ export function createAccountRepository(db: Db) {
       return row && { account: accountFromRow(row), passwordHash: row.password_hash };
     },
 
+    async findCredentialsById(id: string): Promise<AccountCredentials | undefined> {
+      if (!isUuid(id)) return undefined;
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && { account: accountFromRow(row), passwordHash: row.password_hash };
+    },
+
+    /** The account's passwords, newest first (the current one included). */
+    async passwordHistory(accountId: string): Promise<Array<{ hash: string; setAt: Date }>> {
+      const rows = await db
+        .selectFrom('password_history')
+        .select(['password_hash', 'set_at'])
+        .where('account_id', '=', accountId)
+        .orderBy('set_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      return rows.map((r) => ({ hash: r.password_hash, setAt: r.set_at }));
+    },
+
+    /** A new password, kept in the history; any lock and any pending flag on the old one go. Call inside a transaction. */
+    async replacePassword(accountId: string, password: { hash: string; expiresAt: Date; temporary: boolean }): Promise<void> {
+      const now = new Date();
+      await db
+        .updateTable('accounts')
+        .set({
+          password_hash: password.hash,
+          password_changed_at: now,
+          password_expires_at: password.expiresAt,
+          password_temporary: password.temporary,
+          password_noncompliant: false,
+          temporary_password_used_at: null,
+          locked_until: null,
+          updated_at: now,
+        })
+        .where('id', '=', accountId)
+        .execute();
+      await db.insertInto('password_history').values({ account_id: accountId, password_hash: password.hash, set_at: now }).execute();
+    },
+
+    /** Marks a temporary password used; false when it already was (it works once, even for parallel sign-ins). */
+    async useTemporaryPassword(accountId: string): Promise<boolean> {
+      const updated = await db
+        .updateTable('accounts')
+        .set({ temporary_password_used_at: new Date() })
+        .where('id', '=', accountId)
+        .where('password_temporary', '=', true)
+        .where('temporary_password_used_at', 'is', null)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) === 1;
+    },
+
+    async setPasswordNoncompliant(accountId: string, noncompliant: boolean): Promise<void> {
+      await db.updateTable('accounts').set({ password_noncompliant: noncompliant }).where('id', '=', accountId).execute();
+    },
+
     async findByFiscalCode(fiscalCode: string): Promise<Account | undefined> {
       const row = await db
         .selectFrom('accounts')

@@ -33,6 +33,9 @@ export interface AccountsTable {
   password_temporary: Generated<boolean>;
   /** SSO sessions signed in before this are no longer valid */
   access_revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** the password typed at the last sign-in failed the current policy */
+  password_noncompliant: Generated<boolean>;
+  temporary_password_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

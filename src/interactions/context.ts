@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { PasswordAuthenticator } from '../accounts/authentication.js';
+import type { PasswordService } from '../accounts/passwords.js';
 import type { RenderPage, PageLocals } from '../http/views.js';
 import { serviceFromClient, type Service } from '../provider/clients.js';
 
@@ -10,6 +11,7 @@ export interface InteractionDeps {
   provider: Provider;
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
+  passwords: PasswordService;
   renderPage: RenderPage;
 }
 

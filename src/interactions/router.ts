@@ -6,6 +6,7 @@ import { noStore } from '../http/security-headers.js';
 import { t } from '../i18n/index.js';
 import { banner, finish, loadInteraction, render, type InteractionDeps } from './context.js';
 import { buildGateFacts } from './facts.js';
+import type { GateInput, GatePage } from './gates/gate.js';
 import { gateNamed } from './gates/index.js';
 import { showConsent, submitConsent } from './steps/consent.js';
 import { showLogin, submitLogin } from './steps/login.js';
@@ -39,6 +40,23 @@ export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) 
     await submitConsent(deps, ctx, current);
   });
 
+  router.post('/:uid/gate', ...post, async (ctx) => {
+    const current = await loadInteraction(deps, ctx);
+    const gate = gateNamed(current.interaction.prompt.name);
+    if (!gate?.submit) return backToStep(ctx);
+    const input = await gateInput(deps, current);
+    if (!input) return finish(deps, ctx, { error: 'login_required', error_description: 'the sign-in cannot continue' });
+    const outcome = await gate.submit({
+      ...input,
+      form: (ctx.request.body ?? {}) as Record<string, unknown>,
+      services: { passwords: deps.passwords },
+      from: { ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: current.service.id },
+    });
+    // cleared: the database no longer gives the gate's checks a reason, the policy walks on
+    if (outcome === 'cleared') return finish(deps, ctx, { [gate.name]: { cleared: true } });
+    await renderGate(deps, ctx, current, input, outcome);
+  });
+
   router.post('/:uid/abort', ...post, async (ctx) => {
     await loadInteraction(deps, ctx);
     await finish(deps, ctx, { error: 'access_denied', error_description: 'the user went back to the service' });
@@ -47,17 +65,33 @@ export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) 
   return router;
 }
 
-async function showGate(deps: InteractionDeps, ctx: Context, current: Awaited<ReturnType<typeof loadInteraction>>) {
-  const { interaction, service } = current;
-  const gate = gateNamed(interaction.prompt.name);
+type Current = Awaited<ReturnType<typeof loadInteraction>>;
+
+async function gateInput(deps: InteractionDeps, { interaction, service }: Current): Promise<GateInput | undefined> {
   const accountId = interaction.session?.accountId;
   const account = accountId ? await deps.accounts.findById(accountId) : undefined;
-  if (!gate || !account) {
+  if (!account) return undefined;
+  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values });
+  return { facts, reasons: interaction.prompt.reasons, t, passwordRules: deps.passwords.rules() };
+}
+
+async function showGate(deps: InteractionDeps, ctx: Context, current: Current) {
+  const gate = gateNamed(current.interaction.prompt.name);
+  const input = await gateInput(deps, current);
+  if (!gate || !input) {
     return finish(deps, ctx, { error: 'login_required', error_description: 'the sign-in cannot continue' });
   }
-  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values });
-  const page = await gate.show({ facts, reasons: interaction.prompt.reasons, t });
-  await render(deps, ctx, page.view, page.status, { ...page.locals, title: String(page.locals.title ?? ''), service: banner(service), uid: interaction.uid });
+  await renderGate(deps, ctx, current, input, await gate.show(input));
+}
+
+async function renderGate(deps: InteractionDeps, ctx: Context, { interaction, service }: Current, input: GateInput, page: GatePage) {
+  await render(deps, ctx, page.view, page.status, {
+    ...page.locals,
+    title: String(page.locals.title ?? ''),
+    service: banner(service),
+    uid: interaction.uid,
+    username: input.facts.account.username,
+  });
 }
 
 function backToStep(ctx: Context) {

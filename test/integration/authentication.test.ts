@@ -1,3 +1,4 @@
+import { SPID_LEVEL_1_POLICY } from '../../src/accounts/password-policy.js';
 import { createDatabase, type Db } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
@@ -47,8 +48,8 @@ describe('the login throttle under a burst', () => {
     const audit = createAuditLog(db);
     const hasher = countingHasher();
     const person = testPerson();
-    const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
 
     // 100 attempts at the same moment from one address; the right password is number 60
     const outcomes = await Promise.all(
@@ -67,8 +68,8 @@ describe('the login throttle under a burst', () => {
   it('locks the account once when a burst from many addresses reaches the per-username limit', async () => {
     const audit = createAuditLog(db);
     const hasher = countingHasher();
-    const account = await createAccountProvisioning({ db, hasher, audit }).provision(testPerson());
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(testPerson());
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         authenticator.authenticate({ username: account.username, password: 'Sbagliata-1!Aa', ip: `198.51.100.${i + 1}` })),
@@ -83,8 +84,8 @@ describe('the login throttle under a burst', () => {
   it('counts an IPv6 /64 as one address', async () => {
     const audit = createAuditLog(db);
     const hasher = countingHasher();
-    const account = await createAccountProvisioning({ db, hasher, audit }).provision(testPerson());
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(testPerson());
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
     const outcomes = [];
     for (let i = 1; i <= 8; i++) {
       outcomes.push(await authenticator.authenticate({ username: account.username, password: 'Sbagliata-1!Aa', ip: `2001:db8:7:7::${i.toString(16)}` }));
@@ -96,8 +97,8 @@ describe('the login throttle under a burst', () => {
     const audit = createAuditLog(db);
     const hasher = countingHasher();
     const person = testPerson();
-    const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
     const attempt = (password: string) => authenticator.authenticate({ username: account.username, password, ip: '192.0.2.20' });
     for (let i = 0; i < 4; i++) expect((await attempt('Sbagliata-1!Aa')).ok).toBe(false);
     expect((await attempt(person.password)).ok).toBe(true);
@@ -114,11 +115,11 @@ describe('password authentication', () => {
     const audit = createAuditLog(db);
     const old = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
     const person = testPerson();
-    const account = await createAccountProvisioning({ db, hasher: old, audit }).provision(person);
+    const account = await createAccountProvisioning({ db, hasher: old, audit, policy: SPID_LEVEL_1_POLICY }).provision(person);
     expect(await storedHash(account.id)).toMatch(/^\$argon2id\$v=19\$m=1024,p=1,t=1\$/);
 
     const current = createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 });
-    const authenticator = createPasswordAuthenticator({ db, hasher: current, throttle: freshThrottle(), audit });
+    const authenticator = createPasswordAuthenticator({ db, hasher: current, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
     const outcome = await authenticator.authenticate({ username: account.username, password: person.password, ip: '192.0.2.1' });
     expect(outcome.ok).toBe(true);
     expect(await storedHash(account.id)).toMatch(/^\$argon2id\$v=19\$m=2048,p=1,t=2\$/);
@@ -133,8 +134,8 @@ describe('password authentication', () => {
     const audit = createAuditLog(db);
     const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
     const person = testPerson();
-    const account = await createAccountProvisioning({ db, hasher, audit }).provision(person);
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit });
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
     await authenticator.authenticate({ username: account.username, password: 'Tentativo-Segreto-9!', ip: '192.0.2.2' });
     const rows = await db.selectFrom('audit_log').selectAll().where('subject_id', '=', account.id).execute();
     expect(JSON.stringify(rows)).not.toContain('Tentativo-Segreto-9!');

@@ -1,3 +1,4 @@
+import { SPID_LEVEL_1_POLICY } from '../../src/accounts/password-policy.js';
 import { sql } from 'kysely';
 import { createDatabase, type Db } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -30,7 +31,7 @@ describe(`database (${where})`, () => {
   });
 
   it('guards unique codice fiscale and case-insensitive usernames, and rolls back a failed creation whole', async () => {
-    const provisioning = createAccountProvisioning({ db, hasher: createPasswordHasher(TEST_ARGON2), audit: createAuditLog(db) });
+    const provisioning = createAccountProvisioning({ db, hasher: createPasswordHasher(TEST_ARGON2), audit: createAuditLog(db), policy: SPID_LEVEL_1_POLICY });
     const accounts = createAccountRepository(db);
     const person = testPerson();
     const first = await provisioning.provision(person);
@@ -48,7 +49,7 @@ describe(`database (${where})`, () => {
   });
 
   it('refuses an account whose codice fiscale does not match the person', async () => {
-    const provisioning = createAccountProvisioning({ db, hasher: createPasswordHasher(TEST_ARGON2), audit: createAuditLog(db) });
+    const provisioning = createAccountProvisioning({ db, hasher: createPasswordHasher(TEST_ARGON2), audit: createAuditLog(db), policy: SPID_LEVEL_1_POLICY });
     await expect(provisioning.provision({ ...testPerson({ givenName: 'Anna' }), givenName: 'Carlo' })).rejects.toThrow('cf.name_mismatch');
   });
 });

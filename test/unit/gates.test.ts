@@ -3,6 +3,8 @@ import { blockingState, referenceEmail } from '../../src/accounts/account.js';
 import { buildGateFacts } from '../../src/interactions/facts.js';
 import { accountState } from '../../src/interactions/gates/account-state.js';
 import { GATES } from '../../src/interactions/gates/index.js';
+import { passwordChange } from '../../src/interactions/gates/password-change.js';
+import { SPID_LEVEL_1_POLICY, policyRules } from '../../src/accounts/password-policy.js';
 import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
 import { serviceAccess } from '../../src/interactions/gates/service-access.js';
 import type { Service } from '../../src/provider/clients.js';
@@ -34,6 +36,8 @@ function account(overrides: Partial<Account> = {}): Account {
     passwordExpiresAt: null,
     passwordTemporary: false,
     accessRevokedAt: null,
+    passwordNoncompliant: false,
+    temporaryPasswordUsedAt: null,
     ...overrides,
   };
 }
@@ -44,7 +48,7 @@ const firing = (gate: typeof accountState, a: Account, s?: Service) => gate.chec
 
 describe('gates', () => {
   it('walk account state before service access', () => {
-    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'service_access']);
+    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'password_change', 'service_access']);
   });
 
   it.each([
@@ -65,18 +69,31 @@ describe('gates', () => {
     expect(firing(serviceAccess, a, { ...service, acceptedAccountTypes: [...accepted] })).toEqual(reasons);
   });
 
-  it('refusals use access_denied for prompt=none', () => {
-    for (const gate of GATES) for (const check of gate.checks) expect(check.error).toBe('access_denied');
+  it('refusals use access_denied for prompt=none, gates a person can clear interaction_required', () => {
+    for (const gate of GATES) {
+      for (const check of gate.checks) expect(check.error).toBe(gate.submit ? 'interaction_required' : 'access_denied');
+    }
+  });
+
+  it.each([
+    ['current password', account({ passwordExpiresAt: new Date(now.getTime() + 1) }), []],
+    ['expired', account({ passwordExpiresAt: now }), ['password_expired']],
+    ['temporary (born expired)', account({ passwordTemporary: true, passwordExpiresAt: now }), ['password_temporary']],
+    ['below the current policy', account({ passwordNoncompliant: true }), ['password_noncompliant']],
+    ['expired and below the policy', account({ passwordExpiresAt: now, passwordNoncompliant: true }), ['password_expired', 'password_noncompliant']],
+    ['never expiring', account({ passwordExpiresAt: null }), []],
+  ])('password_change: %s', (_label, a, reasons) => {
+    expect(firing(passwordChange, a)).toEqual(reasons);
   });
 
   it('the refusal page names the service and the accepted account types', async () => {
-    const page = await serviceAccess.show({ facts: facts(account()), reasons: ['account_type_not_accepted'], t });
+    const page = await serviceAccess.show({ facts: facts(account()), reasons: ['account_type_not_accepted'], t, passwordRules: policyRules(SPID_LEVEL_1_POLICY) });
     expect(page.status).toBe(403);
     expect(page.locals.message).toBe('SIDI accetta solo le utenze MI (personale del Ministero e delle segreterie). Hai eseguito l\'accesso con l\'utenza mario.rossi.');
   });
 
   it('the locked page says until when, in Rome time', async () => {
-    const page = await accountState.show({ facts: facts(account({ lockedUntil: new Date('2026-11-23T10:15:00Z') })), reasons: ['account_locked'], t });
+    const page = await accountState.show({ facts: facts(account({ lockedUntil: new Date('2026-11-23T10:15:00Z') })), reasons: ['account_locked'], t, passwordRules: policyRules(SPID_LEVEL_1_POLICY) });
     expect(page.locals.message).toContain('23 novembre');
     expect(page.locals.message).toContain('11:15');
   });

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_keys_at_rest.js';
 import * as m0003 from './0003_access_revoked_at.js';
+import * as m0004 from './0004_password_life.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_keys_at_rest': m0002,
   '0003_access_revoked_at': m0003,
+  '0004_password_life': m0004,
 };

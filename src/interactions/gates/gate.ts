@@ -1,5 +1,12 @@
+import type { PasswordRule } from '../../accounts/password-policy.js';
+import type { PasswordService } from '../../accounts/passwords.js';
 import type { Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
+
+/** What gates with a form act through. */
+export interface GateServices {
+  passwords: PasswordService;
+}
 
 /** One reason a gate can fire: a pure predicate over the facts. */
 export interface GateCheck {
@@ -18,13 +25,23 @@ export interface GatePage {
   locals: Record<string, unknown>;
 }
 
+export interface GateInput {
+  facts: GateFacts;
+  reasons: string[];
+  t: Translate;
+  /** the password policy's rules, for pages that set a password */
+  passwordRules: PasswordRule[];
+}
+
 /**
  * A step the sign-in must clear after the login method, modelled as a
  * non-requestable oidc-provider prompt. Refusal gates have no `submit`: the only
- * way on is back to the service with access_denied.
+ * way on is back to the service with access_denied. A gate with a form clears when
+ * its `submit` changes what its checks look at, and answers 'cleared'.
  */
 export interface Gate {
   name: string;
   checks: GateCheck[];
-  show(input: { facts: GateFacts; reasons: string[]; t: Translate }): GatePage | Promise<GatePage>;
+  show(input: GateInput): GatePage | Promise<GatePage>;
+  submit?(input: GateInput & { form: Record<string, unknown>; services: GateServices; from: { ip: string; userAgent?: string; clientId: string } }): Promise<GatePage | 'cleared'>;
 }

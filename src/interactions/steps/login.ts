@@ -64,6 +64,12 @@ export async function submitLogin(deps: InteractionDeps, ctx: Context, current: 
       errors: { summary: [t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) })], fields: {} },
     }, 429);
   }
+  if (!outcome.ok && (outcome.reason === 'temporary_expired' || outcome.reason === 'temporary_used')) {
+    return showLogin(deps, ctx, current, {
+      username,
+      errors: { summary: [t(`login.${outcome.reason}`)], fields: {} },
+    }, 403);
+  }
   if (!outcome.ok) return invalid();
 
   await finish(deps, ctx, {
