@@ -21,6 +21,11 @@ export interface PasswordPolicy {
   readonly historyCount: number;
   /** …nor of any set in the last `historyMonths` months */
   readonly historyMonths: number;
+  /**
+   * The most stored passwords one change compares against (each is an argon2id
+   * verification): the bound on a change's cost for an account changed very often.
+   */
+  readonly historyCheckLimit: number;
   readonly maxAgeDays: Readonly<Record<AccountType, number>>;
   /** expiries are brought forward by up to this many days, a fixed shift per account (password-expiry.ts) */
   readonly expirySpreadDays: number;
@@ -37,6 +42,7 @@ export const SPID_LEVEL_1_POLICY: PasswordPolicy = Object.freeze({
   forbidPersonalData: true,
   historyCount: 5,
   historyMonths: 15,
+  historyCheckLimit: 12,
   maxAgeDays: Object.freeze({ standard: 180, mi: 180 }),
   expirySpreadDays: 60,
 });
@@ -154,11 +160,15 @@ export function isTrivialVariant(candidate: string, current: string): boolean {
 
 /**
  * Which of the stored passwords a new one must not match: the last `historyCount`, and any set
- * within `historyMonths` of `now`. Entries newest first. The result bounds the argon2id work
- * of a change: `historyCount` verifications, more only for an account changed often lately.
+ * within `historyMonths` of `now`, newest first, at most `historyCheckLimit` of them (entries
+ * newest first). So a change costs at most that many argon2id verifications: an account
+ * changed more often than that in the window is compared with its latest ones only, which
+ * still keeps it from cycling back to an old password sooner.
  */
 export function historyToCheck<T extends { setAt: Date }>(policy: PasswordPolicy, history: readonly T[], now: Date): T[] {
   const since = new Date(now);
   since.setMonth(since.getMonth() - policy.historyMonths);
-  return history.filter((entry, index) => index < policy.historyCount || entry.setAt.getTime() >= since.getTime());
+  return history
+    .filter((entry, index) => index < policy.historyCount || entry.setAt.getTime() >= since.getTime())
+    .slice(0, Math.max(policy.historyCount, policy.historyCheckLimit));
 }

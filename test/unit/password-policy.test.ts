@@ -93,6 +93,9 @@ describe('password policy (SPID level 1 defaults)', () => {
     // changed rarely: the last five, however old
     const rare = [20, 40, 60, 80, 100, 120].map((m, i) => ({ id: i, setAt: monthsAgo(m) }));
     expect(historyToCheck(spid, rare, now).map((h) => h.id)).toEqual([0, 1, 2, 3, 4]);
+    // changed every week: the cost of a change stays bounded, the latest ones are compared
+    const weekly = Array.from({ length: 60 }, (_, i) => ({ id: i, setAt: new Date(now.getTime() - i * 7 * 86_400_000) }));
+    expect(historyToCheck(spid, weekly, now).map((h) => h.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
   it('is configurable', () => {
