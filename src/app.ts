@@ -20,6 +20,8 @@ import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
+import { createRecoveryRouter } from './recovery/router.js';
+import type { RecoveryService } from './recovery/service.js';
 
 export interface AppDeps {
   config: Pick<Config, 'rootDir' | 'proxy' | 'issuer'>;
@@ -28,6 +30,8 @@ export interface AppDeps {
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
+  /** Password dimenticata? / Username dimenticato? */
+  recovery: RecoveryService;
   renderPage: RenderPage;
   logger: Logger;
   audit: AuditLog;
@@ -77,6 +81,13 @@ export function createApp(deps: AppDeps): Koa {
   );
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+
+  const recovery = createRecoveryRouter(
+    { recovery: deps.recovery, provider: deps.provider, renderPage: deps.renderPage, passwordRules: () => deps.passwords.rules(), secure },
+    csrf((ctx) => `recovery:${ctx.path}`),
+  );
+  app.use(recovery.routes());
+  app.use(recovery.allowedMethods());
 
   app.use(formTargetsOfClientInPlay);
   app.use(mount(deps.provider));

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /** The directory holding package.json, views/ and clients.json, from src/ or dist/src/. */
@@ -46,6 +47,14 @@ const environmentSchema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_SEED: booleanFlag.optional(),
+  PASSWORD_REMINDER_DAYS: z
+    .string()
+    .regex(/^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/, 'must be a comma-separated list of days, e.g. 14,7,2')
+    .default('14,7,2'),
+  JOBS_SCHEDULE: z
+    .string()
+    .refine((v) => v === 'off' || isCronPattern(v), "must be a cron expression (e.g. '0 3 * * *') or off")
+    .default('0 3 * * *'),
   HELPDESK_PHONE: z.string().min(3).default('080 926 7603'),
   HELPDESK_URL: z.string().min(3).default('https://www.istruzione.it/urp/'),
 });
@@ -103,6 +112,15 @@ export function trustedProxyList(trust: ProxyTrust): BlockList {
   return list;
 }
 
+function isCronPattern(pattern: string): boolean {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** 32 bytes from base64, base64url or hex; null when the value is not exactly that. */
 export function decodeKey(value: string): Buffer | null {
   const v = value.trim();
@@ -130,6 +148,10 @@ export interface Config {
   /** Create the demo accounts at start (default: only on the embedded database, never in production). */
   readonly demoSeed: boolean;
   readonly helpdesk: { readonly phone: string; readonly url: string };
+  /** days before expiry at which a reminder goes out */
+  readonly passwordReminderDays: readonly number[];
+  /** cron expression (Europe/Rome) of the scheduled jobs in the provider process; 'off' for none (run `npm run jobs -- --once` from cron instead) */
+  readonly jobsSchedule: string;
   readonly rootDir: string;
 }
 
@@ -151,6 +173,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const rootDir = projectRoot();
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const issuerUrl = new URL(issuer);
+  if (e.NODE_ENV === 'production' && issuerUrl.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname)) {
+    // over plain http cookies are not Secure and HSTS is not sent: only a local trial may do without
+    throw new ConfigError([`ISSUER must be an https URL in production (plain http only for localhost), not ${issuer}`]);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -167,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
+    passwordReminderDays: Object.freeze(e.PASSWORD_REMINDER_DAYS.split(',').map((d) => Number(d.trim())).filter((d) => d > 0)),
+    jobsSchedule: e.JOBS_SCHEDULE,
     rootDir,
   });
 }

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { seedDemoAccounts } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { ClientsFileError } from './provider/clients.js';
+import { scheduleJobs } from './jobs/scheduler.js';
 import { createServer, StartupError } from './server.js';
 
 async function main(): Promise<void> {
@@ -11,16 +12,19 @@ async function main(): Promise<void> {
   const demoAccounts = config.demoSeed ? await seedDemoAccounts(server.deps.accounts, server.deps.provisioning) : [];
   // before anything is printed: whoever reads the banner may signal at once
   let stopping = false;
+  let jobs: { stop(): void } | undefined;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    jobs?.stop();
     await server.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   const url = await server.listen();
+  if (config.jobsSchedule !== 'off') jobs = scheduleJobs(server.deps.jobs, config.jobsSchedule, logger);
 
   const lines = [
     '',
@@ -36,11 +40,14 @@ async function main(): Promise<void> {
     lines.push('', 'Utenze demo:', ...demoAccounts.map((a) => `  - ${a.username.padEnd(14)} password ${a.password}   (${a.label})`));
   }
   console.log(lines.join('\n') + '\n');
-
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof StartupError || error instanceof ClientsFileError) {
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    const { address, port } = error as { address?: string; port?: number };
+    console.error(`iam-istruzione: cannot listen on ${address ?? 'HOST'}:${port ?? 'PORT'} (${code === 'EADDRINUSE' ? 'the port is in use' : 'not allowed'}): set PORT or HOST.`);
+  } else if (error instanceof ConfigError || error instanceof StartupError || error instanceof ClientsFileError) {
     console.error(`iam-istruzione: ${error.message}`);
   } else {
     console.error('iam-istruzione: start-up failed:', error);

@@ -21,7 +21,13 @@ import { createDatabase, pgliteDirectory, type Db } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createPageRenderer } from './http/views.js';
 import { createMailer, type Mailer } from './mail/transport.js';
+import { createOutgoingMailQueue, type OutgoingMailQueue } from './mail/outgoing.js';
+import { createMailRenderer } from './mail/templates.js';
+import { createRecoveryService, type RecoveryService } from './recovery/service.js';
+import { createRecoveryThrottle, type RecoveryLimits } from './recovery/throttle.js';
 import { GATES } from './interactions/gates/index.js';
+import { createPasswordReminders } from './jobs/password-reminders.js';
+import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
@@ -39,6 +45,8 @@ export interface ServerOptions {
   services?: ServiceDefinition[];
   argon2?: Argon2Parameters;
   throttleLimits?: ThrottleLimits;
+  /** Password dimenticata? / Username dimenticato? requests per address and per username or CF */
+  recoveryLimits?: RecoveryLimits;
   /** default: SPID level 1 */
   passwordPolicy?: PasswordPolicy;
   /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
@@ -56,6 +64,11 @@ export interface Server {
     provisioning: ReturnType<typeof createAccountProvisioning>;
     mailer: Mailer;
     passwords: PasswordService;
+    recovery: RecoveryService;
+    /** messages sent after the response (recovery); tests drain it before reading the outbox */
+    outgoingMail: OutgoingMailQueue;
+    /** scheduled work: main.ts runs it on JOBS_SCHEDULE, `npm run jobs -- --once` on demand */
+    jobs: Job[];
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
   };
   listen(port?: number, host?: string): Promise<string>;
@@ -80,6 +93,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit, policy: passwordPolicy });
     const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
     const renderPage = createPageRenderer(config);
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') });
     const oidcStore = { redis, keyPrefix: `${redisKeyPrefix}oidc:` };
     const { provider, services } = createProvider({
       config,
@@ -92,6 +106,20 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       audit,
       services: options.services,
     });
+    const revokeAccess = createAccountAccessRevocation({ provider, index: createAccountAccessIndex(oidcStore), logger });
+    const renderMail = createMailRenderer(config);
+    const outgoingMail = createOutgoingMailQueue({ mailer, render: renderMail, logger });
+    const recovery = createRecoveryService({
+      db,
+      audit,
+      passwords,
+      mail: outgoingMail,
+      throttle: createRecoveryThrottle({ redis, limits: options.recoveryLimits, keyPrefix: `${redisKeyPrefix}recovery:` }),
+      loginThrottle: throttle,
+      revokeAccess,
+      issuer: config.issuer,
+      logger,
+    });
     const app = createApp({
       config,
       provider,
@@ -99,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       accounts,
       authenticator,
       passwords,
+      recovery,
       renderPage,
       logger,
       audit,
@@ -120,12 +149,20 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       deps: {
         accounts,
         provisioning: createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy }),
-        mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') }),
+        mailer,
         passwords,
+        recovery,
+        outgoingMail,
+        jobs: [
+          {
+            name: 'password-reminders',
+            run: createPasswordReminders({ db, mailer, render: renderMail, audit, logger, daysBefore: config.passwordReminderDays }).run,
+          },
+        ],
         accountStatus: createAccountStatusService({
           db,
           audit,
-          revokeAccess: createAccountAccessRevocation({ provider, index: createAccountAccessIndex(oidcStore), logger }),
+          revokeAccess,
         }),
       },
       async listen(port = config.port, host = config.host) {
@@ -141,6 +178,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           httpServer.closeAllConnections();
           await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
         }
+        await outgoingMail.drain();
         redis?.disconnect();
         await db.destroy();
       },

@@ -79,8 +79,10 @@ export function createLoginThrottle(options: { redis?: Redis; keyPrefix?: string
           ? { allowed: true, lockIfWrong: new Date(Date.now() + perUsername.msBeforeNext) }
           : { allowed: true };
       }
-      // a refused attempt checks nothing: give back what it took from counters that did not refuse it
-      await Promise.all(outcomes.map((o, i) => (o.over ? undefined : counters[i]!.limiter.reward(counters[i]!.key(attempt), 1))));
+      // A refused attempt checks nothing, so it counts nowhere: every counter gets its point
+      // back, the ones that refused it too (they stay at their limit). Otherwise a burst from
+      // one address would fill the per-username counter and shut the owner out everywhere.
+      await Promise.all(counters.map(({ limiter: l, key }) => l.reward(key(attempt), 1)));
       const worst = blocking.reduce((a, b) => (b.ms > a.ms ? b : a));
       return { allowed: false, scope: worst.counter.scope, retryAfterSeconds: Math.max(1, Math.ceil(worst.ms / 1000)) };
     },

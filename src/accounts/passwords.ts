@@ -24,6 +24,14 @@ export type PasswordChangeOutcome =
   | { ok: false; problem: 'rules'; broken: PasswordRule[] }
   | { ok: false; problem: 'not_found' };
 
+/** What a reset adds to a change's outcomes: the caller's claim (a link's single use) was refused. */
+export type PasswordResetOutcome = PasswordChangeOutcome | { ok: false; problem: 'claim_refused' };
+
+/** Runs inside the transaction that stores the password; false: store nothing. */
+export type PasswordClaim = (trx: Db) => Promise<boolean>;
+
+class ClaimRefused extends Error {}
+
 /** Sets passwords: the person's own changes, and temporary passwords set for them. */
 export function createPasswordService(deps: { db: Db; hasher: PasswordHasher; audit: AuditLog; policy: PasswordPolicy; now?: () => Date }) {
   const accounts = createAccountRepository(deps.db);
@@ -36,12 +44,13 @@ export function createPasswordService(deps: { db: Db; hasher: PasswordHasher; au
     return matches.some((m) => m.valid);
   }
 
-  async function store(account: Account, password: string, temporary: boolean, audit: { action: string; reason: string; from: PasswordChangeRequest['from']; actor?: { kind: 'admin' | 'officer' | 'system'; id?: string } }) {
+  async function store(account: Account, password: string, temporary: boolean, audit: { action: string; reason: string; from: PasswordChangeRequest['from']; actor?: { kind: 'admin' | 'officer' | 'system'; id?: string } }, claim?: PasswordClaim) {
     const hash = await deps.hasher.hash(password);
     const changedAt = now();
     // a temporary password is born expired: the next sign-in goes to the change page
     const expiresAt = temporary ? changedAt : passwordExpiresAt(deps.policy, account.type, account.fiscalCode, changedAt);
     await deps.db.transaction().execute(async (trx) => {
+      if (claim && !(await claim(trx))) throw new ClaimRefused();
       await createAccountRepository(trx).replacePassword(account.id, { hash, expiresAt, temporary });
       await deps.audit.record(
         {
@@ -84,6 +93,28 @@ export function createPasswordService(deps: { db: Db; hasher: PasswordHasher; au
       }
       if (broken.length) return { ok: false, problem: 'rules', broken };
       await store(account, request.next, false, { action: 'password.changed', reason: request.reason, from: request.from });
+      return { ok: true, account };
+    },
+
+    /**
+     * A new password chosen through a recovery link (Password dimenticata?): the rules and the
+     * history of a change, no current password (the link stands for it; the current one is
+     * refused by the history rule). `claim` runs in the storing transaction, so a link used
+     * twice at once stores one password. Any lock goes with the old password.
+     */
+    async reset(accountId: string, next: string, from: PasswordChangeRequest['from'], claim?: PasswordClaim): Promise<PasswordResetOutcome> {
+      const found = await accounts.findCredentialsById(accountId);
+      if (!found) return { ok: false, problem: 'not_found' };
+      const { account } = found;
+      const broken = brokenRules(deps.policy, next, { owner: account });
+      if (await reused(account.id, next, false)) broken.push(policyRules(deps.policy).find((r) => r.name === 'history')!);
+      if (broken.length) return { ok: false, problem: 'rules', broken };
+      try {
+        await store(account, next, false, { action: 'password.changed', reason: 'reset', from }, claim);
+      } catch (error) {
+        if (error instanceof ClaimRefused) return { ok: false, problem: 'claim_refused' };
+        throw error;
+      }
       return { ok: true, account };
     },
 

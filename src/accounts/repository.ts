@@ -51,7 +51,10 @@ export function createAccountRepository(db: Db) {
       return rows.map((r) => ({ hash: r.password_hash, setAt: r.set_at }));
     },
 
-    /** A new password, kept in the history; any lock and any pending flag on the old one go. Call inside a transaction. */
+    /**
+     * A new password, kept in the history; any lock, any pending flag on the old one and any
+     * recovery link still open go. Call inside a transaction.
+     */
     async replacePassword(accountId: string, password: { hash: string; expiresAt: Date; temporary: boolean }): Promise<void> {
       const now = new Date();
       await db
@@ -69,6 +72,14 @@ export function createAccountRepository(db: Db) {
         .where('id', '=', accountId)
         .execute();
       await db.insertInto('password_history').values({ account_id: accountId, password_hash: password.hash, set_at: now }).execute();
+      // a link asked for before this change must not undo it
+      await db
+        .updateTable('recovery_tokens')
+        .set({ retired_at: now })
+        .where('account_id', '=', accountId)
+        .where('used_at', 'is', null)
+        .where('retired_at', 'is', null)
+        .execute();
     },
 
     /** Marks a temporary password used; false when it already was (it works once, even for parallel sign-ins). */

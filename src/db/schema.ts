@@ -84,12 +84,36 @@ export interface ProviderKeysTable {
   retired_at: Date | null;
 }
 
+export interface AccountNoticesTable {
+  account_id: string;
+  kind: 'password_expiry';
+  due_at: Date;
+  days_before: number;
+  sent_at: CreatedAt;
+}
+
+/** Single-use recovery links (Password dimenticata?): only the SHA-256 of the token is stored. */
+export interface RecoveryTokensTable {
+  id: Generated<string>;
+  account_id: string;
+  purpose: 'password_reset';
+  /** hex SHA-256 of the token in the link */
+  token_hash: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** spent without being used: the password changed by another way, or another link completed */
+  retired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   password_history: PasswordHistoryTable;
   school_assignments: SchoolAssignmentsTable;
   audit_log: AuditLogTable;
   provider_keys: ProviderKeysTable;
+  recovery_tokens: RecoveryTokensTable;
+  account_notices: AccountNoticesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -39,8 +39,20 @@ export function pinRequestOrigin(options: { issuer: string; proxy: ProxyTrust; l
     headers['x-forwarded-proto'] = scheme;
     ctx.request.ip = ip;
 
-    if (!sameHost(requestedHost, issuer) && !answersAnyHost(ctx.path)) {
-      const host = requestedHost.slice(0, 100);
+    // An absolute-form request line (GET http://other/path) names its own host, and Koa's
+    // ctx.href would return it as the request's URL: the host must match, and the rest of
+    // the app sees the origin form.
+    let targetHost = requestedHost;
+    const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(ctx.req.url ?? '') ? URL.parse(ctx.req.url!) : null;
+    if (absolute) {
+      targetHost = absolute.host;
+      ctx.url = `${absolute.pathname}${absolute.search}`;
+      ctx.originalUrl = ctx.url;
+    }
+
+    const forOtherHost = !sameHost(requestedHost, issuer) || (absolute !== null && !sameHost(targetHost, issuer));
+    if (forOtherHost && !answersAnyHost(ctx.path)) {
+      const host = (sameHost(requestedHost, issuer) ? targetHost : requestedHost).slice(0, 100);
       await options.audit
         .record({ actorKind: 'anonymous', action: 'request.wrong_host', outcome: 'refused', ip, userAgent: ctx.get('user-agent'), details: { host, path: ctx.path.slice(0, 200) } })
         .catch((error: unknown) => options.logger.error({ err: error }, 'audit entry not written'));

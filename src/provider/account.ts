@@ -103,7 +103,10 @@ export function createFindAccount(accounts: AccountRepository): FindAccount {
   const recent = new RecentlyLoadedAccounts();
   return async (ctx, sub) => {
     const route = ctx.oidc.route;
-    const account = (route === 'token' ? recent.take(sub) : undefined) ?? (await accounts.findById(sub));
+    // only a code redemption may reuse the account loaded when its code was issued: a refresh
+    // can come hours later, and must see a suspension at once
+    const redeemingCode = route === 'token' && ctx.oidc.params?.grant_type === 'authorization_code';
+    const account = (redeemingCode ? recent.take(sub) : undefined) ?? (await accounts.findById(sub));
     if (!account) return undefined;
     // During sign-in the account_state gate explains the block; everywhere else (token,
     // userinfo, refresh) a suspended account is as good as gone.

@@ -46,7 +46,13 @@ export async function loadKeysEncryptionKey(config: Config): Promise<KeysEncrypt
     );
   }
   const path = join(config.dataDir, KEYS_ENCRYPTION_KEY_FILE);
-  return { key: await readOrCreateKeyFile(path), source: `the key in ${path} (KEYS_ENCRYPTION_KEY is not set)` };
+  const { key, created } = await readOrCreateKeyFile(path);
+  return {
+    key,
+    source: created
+      ? `a key generated just now in ${path}, as the file was missing (KEYS_ENCRYPTION_KEY is not set): restore the old file or set KEYS_ENCRYPTION_KEY`
+      : `the key in ${path} (KEYS_ENCRYPTION_KEY is not set)`,
+  };
 }
 
 /** Encrypts one secret; the kid is authenticated with it, so a sealed value moved to another row does not open. */
@@ -85,9 +91,9 @@ export function isSealedSecret(value: unknown): value is SealedSecret {
  * Exclusive creation ('wx') makes concurrent first starts agree: the loser of the race
  * reads the winner's key instead of writing its own.
  */
-async function readOrCreateKeyFile(path: string): Promise<Buffer> {
+async function readOrCreateKeyFile(path: string): Promise<{ key: Buffer; created: boolean }> {
   const existing = await readKeyFile(path);
-  if (existing) return existing;
+  if (existing) return { key: existing, created: false };
   const key = randomBytes(32);
   let fd: number;
   try {
@@ -95,7 +101,7 @@ async function readOrCreateKeyFile(path: string): Promise<Buffer> {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return (await readKeyFile(path))!;
+    if (code === 'EEXIST') return { key: (await readKeyFile(path))!, created: false };
     throw new KeyEncryptionError(`cannot create ${path}: ${code ?? (error as Error).message}. Make DATA_DIR writable, or set KEYS_ENCRYPTION_KEY.`);
   }
   try {
@@ -108,7 +114,7 @@ async function readOrCreateKeyFile(path: string): Promise<Buffer> {
   } finally {
     closeSync(fd);
   }
-  return key;
+  return { key, created: true };
 }
 
 /** The key in the file, or undefined when there is no file. */

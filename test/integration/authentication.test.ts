@@ -65,6 +65,18 @@ describe('the login throttle under a burst', () => {
     expect(refused[0]!.details).toMatchObject({ reason: 'throttled', scope: 'username_ip' });
   });
 
+  it('keeps a burst from one address from shutting the owner out at other addresses', async () => {
+    const audit = createAuditLog(db);
+    const hasher = countingHasher();
+    const person = testPerson();
+    const account = await createAccountProvisioning({ db, hasher, audit, policy: SPID_LEVEL_1_POLICY }).provision(person);
+    const authenticator = createPasswordAuthenticator({ db, hasher, throttle: freshThrottle(), audit, policy: SPID_LEVEL_1_POLICY });
+    await Promise.all(Array.from({ length: 200 }, () =>
+      authenticator.authenticate({ username: account.username, password: 'Sbagliata-1!Aa', ip: '203.0.113.66' })));
+    expect(await authenticator.authenticate({ username: account.username, password: person.password, ip: '198.51.100.66' }))
+      .toMatchObject({ ok: true });
+  });
+
   it('locks the account once when a burst from many addresses reaches the per-username limit', async () => {
     const audit = createAuditLog(db);
     const hasher = countingHasher();

@@ -242,6 +242,11 @@ describe(`keys at rest (${serverMode ? 'PostgreSQL, a schema per test' : 'PGlite
     await expect(
       withDb(store, (db) => db.insertInto('provider_keys').values({ kid: 'cookie-clear', use: 'cookie', alg: null, secret: JSON.stringify({ value: 'x' }) }).execute()),
     ).rejects.toThrow(/provider_keys_secret_sealed/);
+    // nor one in clear beside a sealed value
+    const sealedRow = rows.find((r) => r.use === 'csrf')!;
+    await expect(
+      withDb(store, (db) => db.insertInto('provider_keys').values({ kid: 'csrf-leaky', use: 'csrf', alg: null, secret: JSON.stringify({ ...sealedRow.secret, value: 'x' }) }).execute()),
+    ).rejects.toThrow(/provider_keys_secret_sealed/);
   });
 
   it('without KEYS_ENCRYPTION_KEY, generates one into DATA_DIR (mode 0600) and reuses it', async () => {

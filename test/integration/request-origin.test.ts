@@ -85,6 +85,25 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
     expect(audit[0]).toMatchObject({ outcome: 'refused', details: { host: evil, path: '/.well-known/openid-configuration' } });
   });
 
+  it('refuses an absolute-form request line naming another host, and serves one naming the issuer', async () => {
+    const { connect } = await import('node:net');
+    const { host, port } = new URL(server.url);
+    const send = (target: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+    const forged = await send('http://evil.example/.well-known/openid-configuration');
+    expect(forged).toMatch(/^HTTP\/1\.1 421 /);
+    expect(forged).not.toContain('http://evil.example/auth');
+    const own = await send(`${server.url}/.well-known/openid-configuration`);
+    expect(own).toMatch(/^HTTP\/1\.1 200 /);
+    expect(own).toContain(`"authorization_endpoint":"${server.url}/auth"`);
+  });
+
   it('answers /health on any host, for orchestrators calling the container directly', async () => {
     expect((await raw(server.url, '/health', { host: 'app:3000' })).status).toBe(200);
   });

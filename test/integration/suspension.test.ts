@@ -196,3 +196,17 @@ describe('an SSO session older than the revocation', () => {
     expect(signedIn.url).toContain('code=');
   });
 });
+
+describe('a suspension written straight into the database', () => {
+  it('stops a refresh at once, even while another sign-in of the account waits to be redeemed', async () => {
+    const account = await newAccount();
+    const browser = new FormBrowser(server.url);
+    const tokens = await tokensFor(browser, rpA, account);
+    // a second sign-in through the SSO session: its code is issued, not yet redeemed
+    const pending = await signIn(browser, rpB, account, OFFLINE);
+    expect(pending.page.url).toContain('code=');
+    await server.db.updateTable('accounts').set({ status: 'suspended' }).where('id', '=', account.id).execute();
+    expect(await refresh(rpA, tokens.refresh_token!)).toMatchObject(INVALID_GRANT);
+    expect(await userinfoStatus(rpA, tokens.access_token)).toBe(401);
+  });
+});

@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import type { ServiceDefinition } from '../../src/provider/clients.js';
 import { createServer, type Server } from '../../src/server.js';
 import type { ThrottleLimits } from '../../src/accounts/login-throttle.js';
+import type { RecoveryLimits } from '../../src/recovery/throttle.js';
 import { computeCodiceFiscale } from '../../src/accounts/codice-fiscale.js';
 import type { NewAccount } from '../../src/accounts/provisioning.js';
 
@@ -21,7 +22,7 @@ export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
  * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
  */
 export async function startTestServer(
-  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; env?: Record<string, string> } = {},
+  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
   const { port, url } = await reservePort();
   const config = loadConfig({
@@ -42,6 +43,7 @@ export async function startTestServer(
     services: options.services,
     argon2: TEST_ARGON2,
     throttleLimits: options.throttleLimits,
+    recoveryLimits: options.recoveryLimits,
     redisKeyPrefix: `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');

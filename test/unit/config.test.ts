@@ -54,4 +54,10 @@ describe('configuration', () => {
     expect(loadConfig({ KEYS_ENCRYPTION_KEY: key.toString('hex') }).keysEncryptionKey).toEqual(key);
     expect(() => loadConfig({ KEYS_ENCRYPTION_KEY: 'too-short' })).toThrow(/KEYS_ENCRYPTION_KEY must be 32 random bytes/);
   });
+
+  it('wants an https ISSUER in production, but for a local trial', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'http://iam.example.it' })).toThrow(/ISSUER must be an https URL in production/);
+    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'https://iam.example.it' }).issuer).toBe('https://iam.example.it');
+    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000' }).issuer).toBe('http://localhost:3000');
+  });
 });

@@ -3,6 +3,8 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_keys_at_rest.js';
 import * as m0003 from './0003_access_revoked_at.js';
 import * as m0004 from './0004_password_life.js';
+import * as m0005 from './0005_recovery.js';
+import * as m0006 from './0006_account_notices.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +12,6 @@ export const migrations: Record<string, Migration> = {
   '0002_keys_at_rest': m0002,
   '0003_access_revoked_at': m0003,
   '0004_password_life': m0004,
+  '0005_recovery': m0005,
+  '0006_account_notices': m0006,
 };

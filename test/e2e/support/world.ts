@@ -27,7 +27,7 @@ const RP_SCOPES = ['openid', 'profile', 'email'];
  * bound while the provider starts (it cannot be handed one of them), then
  * released just before each RP binds the same port.
  */
-export async function startWorld(specs: ServiceSpec[]): Promise<World> {
+export async function startWorld(specs: ServiceSpec[], options: { env?: Record<string, string> } = {}): Promise<World> {
   const holders = await Promise.all(specs.map(() => holdFreePort()));
   const services = specs.map((spec, i) => {
     const base = `http://127.0.0.1:${holders[i]!.port}`;
@@ -50,7 +50,7 @@ export async function startWorld(specs: ServiceSpec[]): Promise<World> {
   };
 
   try {
-    server = await startTestServer({ services });
+    server = await startTestServer({ services, env: options.env });
     for (const [i, service] of services.entries()) {
       await holders[i]!.release();
       rps[service.id] = await createDemoRp({
@@ -98,8 +98,8 @@ async function holdFreePort(): Promise<PortHolder> {
  * The world and a browser, started side by side. If either fails the other is
  * closed before the error is thrown, so a failed beforeAll leaves no chromium behind.
  */
-export async function startWorldAndBrowser(specs: ServiceSpec[]): Promise<{ world: World; browser: Browser }> {
-  const [world, browser] = await Promise.allSettled([startWorld(specs), launchBrowser()]);
+export async function startWorldAndBrowser(specs: ServiceSpec[], options: { env?: Record<string, string> } = {}): Promise<{ world: World; browser: Browser }> {
+  const [world, browser] = await Promise.allSettled([startWorld(specs, options), launchBrowser()]);
   if (world.status === 'fulfilled' && browser.status === 'fulfilled') return { world: world.value, browser: browser.value };
   await Promise.allSettled([
     world.status === 'fulfilled' ? world.value.close() : undefined,

@@ -1,0 +1,60 @@
+import type { Account } from '../accounts/account.js';
+import { t } from '../i18n/index.js';
+import { formatDateTime, type MailContent } from './templates.js';
+
+// The messages of the system, worded by the catalogue (mail.*). Each goes to the
+// reference e-mail of the account (referenceEmail in accounts/account.ts).
+
+type Person = Pick<Account, 'givenName' | 'familyName' | 'username' | 'type'>;
+
+const greeting = (person: Person) => t('mail.greeting', { name: `${person.givenName} ${person.familyName}` });
+
+/** Password dimenticata?: the single-use link. */
+export function passwordResetMail(person: Person, link: { url: string; minutes: number }): MailContent {
+  return {
+    subject: t('mail.password_reset.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.password_reset.intro', { username: person.username })],
+    action: { label: t('mail.password_reset.action'), url: link.url },
+    notes: [t('mail.password_reset.validity', { minutes: link.minutes }), t('mail.password_reset.not_you')],
+  };
+}
+
+/** After a reset through a link: the owner hears of it even when someone else did it. */
+export function passwordResetDoneMail(person: Person, at: Date): MailContent {
+  return {
+    subject: t('mail.password_reset_done.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.password_reset_done.intro', { username: person.username, when: formatDateTime(at) })],
+    notes: [t('mail.password_reset_done.not_you')],
+  };
+}
+
+/** Username dimenticato? */
+export function usernameReminderMail(person: Person): MailContent {
+  return {
+    subject: t('mail.username_reminder.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.username_reminder.intro'), t('mail.username_reminder.username', { username: person.username })],
+    notes: [
+      t(person.type === 'mi' ? 'mail.username_reminder.password_mi' : 'mail.username_reminder.password_standard'),
+      t('mail.username_reminder.not_you'),
+    ],
+  };
+}
+
+const DATE = new Intl.DateTimeFormat('it-IT', { timeZone: 'Europe/Rome', day: 'numeric', month: 'long', year: 'numeric' });
+
+/** Before a password expires: when, and that nothing will be blocked. */
+export function passwordExpiryReminderMail(person: Person, expiry: { daysLeft: number; expiresAt: Date }): MailContent {
+  return {
+    subject: expiry.daysLeft === 1
+      ? t('mail.password_reminder.subject_tomorrow')
+      : t('mail.password_reminder.subject', { days: expiry.daysLeft }),
+    greeting: greeting(person),
+    paragraphs: [
+      t('mail.password_reminder.body', { username: person.username, date: DATE.format(expiry.expiresAt) }),
+      t('mail.password_reminder.not_blocked'),
+    ],
+  };
+}
