@@ -89,7 +89,8 @@ describe('behind one trusted proxy (TRUST_PROXY=1)', () => {
     const { connect } = await import('node:net');
     const { host, port } = new URL(server.url);
     const send = (target: string) => new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      // write, not end: a half-closed socket may be dropped before the answer is ready
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
       let answer = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (answer += chunk));
