@@ -62,7 +62,9 @@ describe('the login throttle under a burst', () => {
     const refused = await db.selectFrom('audit_log').select('details').where('outcome', '=', 'refused').where('action', '=', 'login.password')
       .where('ip', '=', '192.0.2.10').execute();
     expect(refused.length).toBeGreaterThanOrEqual(95);
-    expect(refused[0]!.details).toMatchObject({ reason: 'throttled', scope: 'username_ip' });
+    // which counter refused first depends on timing: this address's, or (for a moment, while
+    // points of refused attempts are given back) the username's
+    for (const { details } of refused) expect(details).toMatchObject({ reason: 'throttled', scope: expect.stringMatching(/^username(_ip)?$/) });
   });
 
   it('keeps a burst from one address from shutting the owner out at other addresses', async () => {
