@@ -22,6 +22,7 @@ import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { createRecoveryRouter } from './recovery/router.js';
 import type { RecoveryService } from './recovery/service.js';
+import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
 
 export interface AppDeps {
   config: Pick<Config, 'rootDir' | 'proxy' | 'issuer'>;
@@ -32,6 +33,8 @@ export interface AppDeps {
   passwords: PasswordService;
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
+  /** Registrati (SELF_REGISTRATION) */
+  registration?: { service: RegistrationService; enabled: boolean };
   renderPage: RenderPage;
   logger: Logger;
   audit: AuditLog;
@@ -74,6 +77,22 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: ok ? 'ok' : 'unavailable', checks };
   });
   app.use(site.routes());
+
+  // before the interaction router: its last step is GET /interaction/<uid>/registrazione
+  const registration = createRegistrationRouter(
+    {
+      registration: deps.registration?.service as RegistrationService,
+      enabled: !!deps.registration?.enabled,
+      provider: deps.provider,
+      renderPage: deps.renderPage,
+      passwordRules: () => deps.passwords.rules(),
+      secure,
+    },
+    // the first form is shown at /registrazione and posted to /registrazione/dati
+    csrf((ctx) => `registration:${ctx.path === '/registrazione' ? '/registrazione/dati' : ctx.path}`),
+  );
+  app.use(registration.routes());
+  app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
     { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage },

@@ -56,6 +56,7 @@ const environmentSchema = z.object({
     .refine((v) => v === 'off' || isCronPattern(v), "must be a cron expression (e.g. '0 3 * * *') or off")
     .default('0 3 * * *'),
   HELPDESK_PHONE: z.string().min(3).default('080 926 7603'),
+  SELF_REGISTRATION: booleanFlag.default(true),
   HELPDESK_URL: z.string().min(3).default('https://www.istruzione.it/urp/'),
 });
 
@@ -152,6 +153,8 @@ export interface Config {
   readonly passwordReminderDays: readonly number[];
   /** cron expression (Europe/Rome) of the scheduled jobs in the provider process; 'off' for none (run `npm run jobs -- --once` from cron instead) */
   readonly jobsSchedule: string;
+  /** Registrati: the link on the login page and the /registrazione routes (404 when false) */
+  readonly selfRegistration: boolean;
   readonly rootDir: string;
 }
 
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
     passwordReminderDays: Object.freeze(e.PASSWORD_REMINDER_DAYS.split(',').map((d) => Number(d.trim())).filter((d) => d > 0)),
     jobsSchedule: e.JOBS_SCHEDULE,
+    selfRegistration: e.SELF_REGISTRATION,
     rootDir,
   });
 }

@@ -25,6 +25,7 @@ import { createOutgoingMailQueue, type OutgoingMailQueue } from './mail/outgoing
 import { createMailRenderer } from './mail/templates.js';
 import { createRecoveryService, type RecoveryService } from './recovery/service.js';
 import { createRecoveryThrottle, type RecoveryLimits } from './recovery/throttle.js';
+import { createRegistrationService, createRegistrationThrottle, withSelfRegistrationFlag, type RegistrationLimits, type RegistrationService } from './registration/index.js';
 import { GATES } from './interactions/gates/index.js';
 import { createPasswordReminders } from './jobs/password-reminders.js';
 import type { Job } from './jobs/scheduler.js';
@@ -47,6 +48,8 @@ export interface ServerOptions {
   throttleLimits?: ThrottleLimits;
   /** Password dimenticata? / Username dimenticato? requests per address and per username or CF */
   recoveryLimits?: RecoveryLimits;
+  /** Registrati: attempts and codes per address, codes per e-mail address */
+  registrationLimits?: RegistrationLimits;
   /** default: SPID level 1 */
   passwordPolicy?: PasswordPolicy;
   /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
@@ -65,6 +68,7 @@ export interface Server {
     mailer: Mailer;
     passwords: PasswordService;
     recovery: RecoveryService;
+    registration: RegistrationService;
     /** messages sent after the response (recovery); tests drain it before reading the outbox */
     outgoingMail: OutgoingMailQueue;
     /** scheduled work: main.ts runs it on JOBS_SCHEDULE, `npm run jobs -- --once` on demand */
@@ -92,7 +96,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const passwordPolicy = options.passwordPolicy ?? SPID_LEVEL_1_POLICY;
     const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit, policy: passwordPolicy });
     const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
-    const renderPage = createPageRenderer(config);
+    const renderPage = withSelfRegistrationFlag(createPageRenderer(config), config.selfRegistration);
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') });
     const oidcStore = { redis, keyPrefix: `${redisKeyPrefix}oidc:` };
     const { provider, services } = createProvider({
@@ -120,8 +124,19 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       issuer: config.issuer,
       logger,
     });
+    const provisioning = createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy });
+    const registration = createRegistrationService({
+      db,
+      audit,
+      provisioning,
+      policy: passwordPolicy,
+      mail: outgoingMail,
+      throttle: createRegistrationThrottle({ redis, limits: options.registrationLimits, keyPrefix: `${redisKeyPrefix}registration:` }),
+      logger,
+    });
     const app = createApp({
       config,
+      registration: { service: registration, enabled: config.selfRegistration },
       provider,
       services,
       accounts,
@@ -148,7 +163,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       services,
       deps: {
         accounts,
-        provisioning: createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy }),
+        provisioning,
+        registration,
         mailer,
         passwords,
         recovery,
@@ -158,6 +174,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
             name: 'password-reminders',
             run: createPasswordReminders({ db, mailer, render: renderMail, audit, logger, daysBefore: config.passwordReminderDays }).run,
           },
+          // abandoned registrations (also cleared whenever an attempt starts)
+          { name: 'registration-cleanup', run: () => registration.deleteExpired() },
         ],
         accountStatus: createAccountStatusService({
           db,

@@ -14,6 +14,8 @@ export interface NewAccount extends Identity {
   /** required for MI accounts (assigned by the ministry); standard ones get nome.cognome */
   username?: string;
   personalEmail?: string;
+  /** proven by a code sent to it (self-registration) */
+  personalEmailVerified?: boolean;
   institutionalEmail?: { address: string; state: MailboxState };
   mobilePhone?: string;
   password: string;
@@ -58,6 +60,7 @@ export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher
           birth_place: input.birthPlace,
           sex: input.sex,
           personal_email: input.personalEmail ?? null,
+          ...(input.personalEmailVerified ? { personal_email_verified: true } : {}),
           institutional_email: input.institutionalEmail?.address ?? null,
           mailbox_state: input.institutionalEmail?.state ?? null,
           mobile_phone: input.mobilePhone ?? null,

@@ -106,6 +106,21 @@ export interface RecoveryTokensTable {
   retired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
+/** Self-registration attempts in progress (src/registration/): keyed by the SHA-256 of the cookie's id. */
+export interface RegistrationsTable {
+  id: string;
+  step: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  return_uid: string | null;
+  code_hash: string | null;
+  code_expires_at: Date | null;
+  code_sent_at: Date | null;
+  code_tries: ColumnType<number, number | undefined, number>;
+  account_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
 export interface Database {
   accounts: AccountsTable;
   password_history: PasswordHistoryTable;
@@ -114,6 +129,7 @@ export interface Database {
   provider_keys: ProviderKeysTable;
   recovery_tokens: RecoveryTokensTable;
   account_notices: AccountNoticesTable;
+  registrations: RegistrationsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -1,3 +1,5 @@
+import { registrationMessages } from './it-registration.js';
+
 // The message catalogue: Italian is the source of truth; every visible string is here.
 export const it = {
   'app.name': 'IAM Istruzione',
@@ -183,6 +185,7 @@ export const it = {
   'error.oidc': 'Il servizio ha inviato una richiesta di accesso non valida. Torna al servizio e riprova; se il problema continua, segnalalo all\'assistenza del servizio.',
   'error.oidc_detail': 'Dettaglio tecnico: {error} – {description}',
   'error.back_home': 'Torna alla pagina iniziale',
+  ...registrationMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;

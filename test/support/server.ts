@@ -5,6 +5,7 @@ import type { ServiceDefinition } from '../../src/provider/clients.js';
 import { createServer, type Server } from '../../src/server.js';
 import type { ThrottleLimits } from '../../src/accounts/login-throttle.js';
 import type { RecoveryLimits } from '../../src/recovery/throttle.js';
+import type { RegistrationLimits } from '../../src/registration/throttle.js';
 import { computeCodiceFiscale } from '../../src/accounts/codice-fiscale.js';
 import type { NewAccount } from '../../src/accounts/provisioning.js';
 
@@ -22,7 +23,7 @@ export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
  * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
  */
 export async function startTestServer(
-  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; env?: Record<string, string> } = {},
+  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; registrationLimits?: RegistrationLimits; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
   const { port, url } = await reservePort();
   const config = loadConfig({
@@ -44,6 +45,7 @@ export async function startTestServer(
     argon2: TEST_ARGON2,
     throttleLimits: options.throttleLimits,
     recoveryLimits: options.recoveryLimits,
+    registrationLimits: options.registrationLimits,
     redisKeyPrefix: `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');
