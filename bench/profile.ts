@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     console.log(`  other threads (argon2 pool, V8)    ${perSignIn(threads1.others - threads0.others)} ms  (includes the profiler's own thread)`);
     console.log('\nstep        p50      p99     mean');
     for (const step of STEPS) {
-      const v = result.steps[step];
+      const v = result.steps[step] ?? [];
       const mean = v.reduce((a, b) => a + b, 0) / v.length;
       console.log(`${step.padEnd(10)} ${percentile(v, 50).toFixed(1).padStart(6)} ${percentile(v, 99).toFixed(1).padStart(8)} ${mean.toFixed(1).padStart(8)}  ms`);
     }

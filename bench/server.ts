@@ -2,13 +2,21 @@
  * IAM Istruzione as the bench measures it, in its own process: createServer on 127.0.0.1 and a
  * free port, the default (OWASP) argon2id parameters and the default login throttle, PGlite in
  * BENCH_PGLITE_DIR (or PostgreSQL at DATABASE_URL) and the in-process store (or Redis at
- * REDIS_URL). It provisions one account and the bench client, then prints its ready line.
+ * REDIS_URL). It provisions one account per sign-in browser (BENCH_ACCOUNTS, default 32) and
+ * the bench client, then prints its ready line. It counts its argon2 operations
+ * (bench/argon2-count.ts) and answers {type:'argon2-counts'} over the IPC channel.
+ *
+ * BENCH_FORCED_CHANGE=1 makes it the forced-change server: every password expires seconds
+ * after it is set, so every sign-in goes through the password change page, and its accounts
+ * are other people, re-created at every start (bench/forced-change-accounts.ts).
  *
  *   node --import tsx bench/server.ts     (bench/run.ts starts it; SIGTERM stops it)
  */
 import { loadConfig } from '../src/config.js';
 import { createServer } from '../src/server.js';
-import { announce, benchPerson, benchService, describeThreadpool, freePort, stderrLogger, stopOnSignals } from './shared.js';
+import { countArgon2 } from './argon2-count.js';
+import { forcedChangePolicy, provisionForcedChangeAccounts } from './forced-change-accounts.js';
+import { announce, benchPerson, benchService, describeThreadpool, freePort, stderrLogger, stopOnSignals, type ForcedChangeSetup } from './shared.js';
 
 /** SQL statement → how often and how long (ms), when BENCH_QUERY_STATS=1 (bench/profile.ts). */
 const queryStats = new Map<string, { count: number; ms: number }>();
@@ -43,10 +51,12 @@ async function instrumentPglite(): Promise<void> {
   });
 }
 
-const BENCH_ACCOUNTS = 32;
-
 async function main(): Promise<void> {
   if (process.env.BENCH_QUERY_STATS === '1') await instrumentPglite();
+  countArgon2();
+  const accountCount = Math.max(1, Math.round(Number(process.env.BENCH_ACCOUNTS ?? 32) || 32));
+  const forcedChange = process.env.BENCH_FORCED_CHANGE === '1';
+  const passwordPolicy = forcedChange ? forcedChangePolicy() : undefined;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const pgliteDir = process.env.BENCH_PGLITE_DIR;
@@ -71,15 +81,23 @@ async function main(): Promise<void> {
     pgliteDir: config.databaseUrl ? undefined : pgliteDir,
     services: [benchService()],
     // argon2 and throttleLimits left out on purpose: the production defaults
+    ...(passwordPolicy ? { passwordPolicy } : {}),
   });
   stopOnSignals(() => server.close());
 
   // one account per sign-in browser: the throttle counts attempts per username, as it would
   // count one person signing in again and again
   const usernames: string[] = [];
-  for (let i = 0; i < BENCH_ACCOUNTS; i++) {
-    const existing = await server.deps.accounts.findByFiscalCode(benchPerson(i).fiscalCode);
-    usernames.push((existing ?? (await server.deps.provisioning.provision(benchPerson(i)))).username);
+  let forcedChangeSetup: ForcedChangeSetup | undefined;
+  if (passwordPolicy) {
+    const provisioned = await provisionForcedChangeAccounts(server, accountCount, passwordPolicy);
+    usernames.push(...provisioned.usernames);
+    forcedChangeSetup = provisioned.setup;
+  } else {
+    for (let i = 0; i < accountCount; i++) {
+      const existing = await server.deps.accounts.findByFiscalCode(benchPerson(i).fiscalCode);
+      usernames.push((existing ?? (await server.deps.provisioning.provision(benchPerson(i)))).username);
+    }
   }
   await server.listen(port, '127.0.0.1');
 
@@ -92,6 +110,7 @@ async function main(): Promise<void> {
     threadpool: describeThreadpool(),
     nodeEnv: config.env,
     pid: process.pid,
+    ...(forcedChangeSetup ? { forcedChange: forcedChangeSetup } : {}),
   });
 }
 

@@ -32,16 +32,20 @@ export function benchService(): ServiceDefinition {
   };
 }
 
-/** The bench's people: the same names, a birth date (so a codice fiscale) of their own. */
-export function benchPerson(index = 0): NewAccount {
+/**
+ * The bench's people: the same names, a birth date (so a codice fiscale) of their own. The
+ * forced-change server's people have another family name, so a database shared by both
+ * servers (DATABASE_URL) never mixes their accounts.
+ */
+export function benchPerson(index = 0, familyName = 'Benchmark'): NewAccount {
   const birthDate = new Date(Date.UTC(1980, 4, 20 + index)).toISOString().slice(0, 10);
-  const person = { givenName: 'Carla', familyName: 'Benchmark', birthDate, sex: 'F' as const };
+  const person = { givenName: 'Carla', familyName, birthDate, sex: 'F' as const };
   return {
     type: 'standard',
     ...person,
     birthPlace: 'Roma',
     fiscalCode: computeCodiceFiscale({ ...person, placeCode: 'H501' }),
-    personalEmail: `carla.benchmark${index || ''}@example.org`,
+    personalEmail: `carla.${familyName.toLowerCase()}${index || ''}@example.org`,
     password: BENCH_PASSWORD,
   };
 }
@@ -61,6 +65,19 @@ export interface ReadyMessage {
   threadpool: string;
   nodeEnv: string;
   pid: number;
+  /** set by the forced-change server (BENCH_FORCED_CHANGE=1): what its accounts' history holds */
+  forcedChange?: ForcedChangeSetup;
+}
+
+/** The forced-change server's accounts, as the driver and the report need them. */
+export interface ForcedChangeSetup {
+  /** a password expires this long after it is set (the driver waits that long before reusing an account) */
+  passwordLifeSeconds: number;
+  /** the policy's historyCount */
+  historyCount: number;
+  historyMonths: number;
+  /** entries set long ago (outside historyMonths) given to every account at start */
+  oldHistoryEntries: number;
 }
 
 export function announce(message: ReadyMessage): void {

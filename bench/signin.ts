@@ -8,14 +8,29 @@
  *   4. resume      GET /auth/<uid>                      → 303 redirect_uri?code=…
  *   5. token       POST /token authorization_code + PKCE verifier → 200 with id_token
  *
+ * With `forcedChange` (against the forced-change server) the password has expired, so the
+ * resume leads to the password_change gate instead of the code:
+ *
+ *   4. resume               GET /auth/<uid>                  → 303 /interaction/<uid2>
+ *   5. change page          GET /interaction/<uid2>          → 200 change form (CSRF token)
+ *   6. change               POST /interaction/<uid2>/gate    → 303 /auth/<uid2>  (argon2id: current, history, new hash)
+ *   7. resume after change  GET /auth/<uid2>                 → 303 redirect_uri?code=…
+ *   8. token
+ *
+ * Each browser then owns its accounts and knows their current passwords; it sets a new one
+ * (bench/new-password.ts) at every change, and does not sign in with an account again until
+ * the password it set has expired.
+ *
  * autocannon cannot carry cookies across steps, so this uses node:http (keep-alive) with
  * manual redirects. It times every step, so a slow run shows where time goes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { benchNewPassword } from './new-password.js';
 
 export const STEPS = ['authorize', 'page', 'login', 'resume', 'token'] as const;
-export type Step = (typeof STEPS)[number];
+export const FORCED_CHANGE_STEPS = ['authorize', 'page', 'login', 'resume', 'change page', 'change', 'resume after change', 'token'] as const;
+export type Step = (typeof STEPS)[number] | (typeof FORCED_CHANGE_STEPS)[number];
 
 export interface SignInTarget {
   url: string;
@@ -27,6 +42,23 @@ export interface SignInTarget {
   usernames?: string[];
   password: string;
   scope?: string;
+  /** the sign-in goes through the password change page (the forced-change server) */
+  forcedChange?: {
+    /** how long a new password lives: the browser waits at least that long before using its account again */
+    passwordLifeSeconds: number;
+  };
+}
+
+/** An account as one browser knows it: its password changes under the forced-change server. */
+export interface BrowserAccount {
+  username: string;
+  password: string;
+  /** successful password changes in this run */
+  changes: number;
+  /** change attempts in this run, the number behind the next new password */
+  attempts: number;
+  /** performance.now() after which the password last set has surely expired */
+  expiredAfter: number;
 }
 
 export interface SignInResult {
@@ -37,7 +69,11 @@ export interface SignInResult {
   perSecond: number;
   /** whole sign-in latency, ms */
   latencies: number[];
-  steps: Record<Step, number[]>;
+  steps: Partial<Record<Step, number[]>>;
+  /** forced change: for each completed sign-in, which change of its account it was (1 = first this run) */
+  changeNumbers: number[];
+  /** forced change: how often a browser had to wait for its next account's password to expire, and for how long in all (ms) */
+  waits: { count: number; ms: number };
   /** what went wrong, by step and status: 'login 401' etc. */
   failures: Record<string, number>;
   /** login answers that would mean the throttle or the password refused us */
@@ -72,6 +108,9 @@ class Jar {
 // the server it measures, and undici's fetch costs it about twice the CPU per request.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
+/** The driver's clock and the server's agree (one machine); this covers rounding and the server's own delay. */
+const EXPIRY_MARGIN_MS = 100;
+
 function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers, agent }, (res) => {
@@ -91,10 +130,10 @@ function decodeHtml(value: string): string {
   return value.replace(/&amp;/g, '&').replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
 
-/** The login form's action and hidden fields (the CSRF token among them). */
-function loginForm(html: string): { action: string; fields: Record<string, string> } {
+/** The action and fields (the CSRF token among them) of the form posting to `.../<step>`. */
+function formFor(html: string, step: 'login' | 'gate'): { action: string; fields: Record<string, string> } {
   for (const [, action = '', inner = ''] of html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)) {
-    if (!/\/login$/.test(action)) continue;
+    if (!action.endsWith(`/${step}`)) continue;
     const fields: Record<string, string> = {};
     for (const [input] of inner.matchAll(/<input[^>]*>/g)) {
       const name = /\sname="([^"]+)"/.exec(input)?.[1];
@@ -102,13 +141,27 @@ function loginForm(html: string): { action: string; fields: Record<string, strin
     }
     return { action: decodeHtml(action), fields };
   }
-  throw new Error('no login form');
+  throw new Error(`no ${step} form`);
+}
+
+/** Why the change page refused, as it says it (for the failure list). */
+function changeError(html: string): string {
+  const message = /id="(?:next|current|confirm)-error"[^>]*>([^<]*)</.exec(html)?.[1];
+  return message ? ` (${decodeHtml(message).trim().slice(0, 80)})` : '';
+}
+
+export function freshAccount(username: string, password: string): BrowserAccount {
+  return { username, password, changes: 0, attempts: 0, expiredAfter: 0 };
 }
 
 /** One whole sign-in; returns the time of each step. */
-export async function signInOnce(target: SignInTarget, loginStatuses: Record<string, number>): Promise<Record<Step, number>> {
+export async function signInOnce(
+  target: SignInTarget,
+  loginStatuses: Record<string, number>,
+  account: BrowserAccount = freshAccount(target.username, target.password),
+): Promise<Partial<Record<Step, number>>> {
   const jar = new Jar();
-  const times = {} as Record<Step, number>;
+  const times: Partial<Record<Step, number>> = {};
   /** One request, timed from sending to the last byte of the answer. */
   const request = async (
     step: Step,
@@ -154,22 +207,54 @@ export async function signInOnce(target: SignInTarget, loginStatuses: Record<str
   // 2. the login page
   const page = await request('page', interactionUrl);
   if (page.status !== 200) throw new StepError('page', String(page.status));
-  const form = loginForm(page.body);
+  const form = formFor(page.body, 'login');
 
   // 3. the password
   const login = await request('login', new URL(form.action, interactionUrl).toString(), {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...form.fields, username: target.username, password: target.password }).toString(),
+    body: new URLSearchParams({ ...form.fields, username: account.username, password: account.password }).toString(),
   });
   loginStatuses[login.status] = (loginStatuses[login.status] ?? 0) + 1;
   const resumeUrl = expectRedirect('login', login);
 
-  // 4. back to the provider, which answers the client with the code
-  const callback = new URL(expectRedirect('resume', await request('resume', new URL(resumeUrl, target.url).toString())), target.url);
-  if (!callback.toString().startsWith(target.redirectUri)) throw new StepError('resume', `went to ${callback.pathname} instead of the client`);
+  // 4. back to the provider, which answers the client with the code, or (forced change) sends
+  // the browser to the change page first
+  let resumeStep: Step = 'resume';
+  let next = new URL(expectRedirect('resume', await request('resume', new URL(resumeUrl, target.url).toString())), target.url);
+  if (target.forcedChange) {
+    if (!next.pathname.startsWith('/interaction/')) throw new StepError('resume', `went to ${next.pathname} instead of the change page`);
+    // 5. the change page
+    const changePage = await request('change page', next.toString());
+    if (changePage.status !== 200) throw new StepError('change page', String(changePage.status));
+    let changeForm: ReturnType<typeof formFor>;
+    try {
+      changeForm = formFor(changePage.body, 'gate');
+    } catch {
+      throw new StepError('change page', 'no change form');
+    }
+    // 6. the current password and a new one (a new one at every attempt: a refused one may have been stored)
+    const newPassword = benchNewPassword(account.attempts);
+    account.attempts += 1;
+    const change = await request('change', new URL(changeForm.action, next).toString(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...changeForm.fields, current: account.password, next: newPassword, confirm: newPassword }).toString(),
+    });
+    if (change.status !== 303 || !change.location) throw new StepError('change', `${change.status}${changeError(change.body)}`);
+    if (!change.location.includes('/auth/')) throw new StepError('change', `went to ${new URL(change.location, target.url).pathname}`);
+    // from here on the account has the new password, whatever happens to the rest of the sign-in
+    account.password = newPassword;
+    account.changes += 1;
+    account.expiredAfter = performance.now() + target.forcedChange.passwordLifeSeconds * 1000 + EXPIRY_MARGIN_MS;
+    // 7. back to the provider, which now answers the client
+    resumeStep = 'resume after change';
+    next = new URL(expectRedirect(resumeStep, await request(resumeStep, new URL(change.location, target.url).toString())), target.url);
+  }
+  const callback = next;
+  if (!callback.toString().startsWith(target.redirectUri)) throw new StepError(resumeStep, `went to ${callback.pathname} instead of the client`);
   const code = callback.searchParams.get('code');
-  if (!code || callback.searchParams.get('state') !== state) throw new StepError('resume', `no code (${callback.searchParams.get('error') ?? 'state mismatch'})`);
+  if (!code || callback.searchParams.get('state') !== state) throw new StepError(resumeStep, `no code (${callback.searchParams.get('error') ?? 'state mismatch'})`);
 
   // 5. the client redeems the code
   const token = await request('token', '/token', {
@@ -190,30 +275,64 @@ export async function signInOnce(target: SignInTarget, loginStatuses: Record<str
   return times;
 }
 
-/** `concurrency` browsers signing in again and again for `seconds`. */
-export async function runSignIns(target: SignInTarget, concurrency: number, seconds: number): Promise<SignInResult> {
+/**
+ * Which accounts each browser signs in with. Plain sign-ins: browser i uses account
+ * i % length (shared when there are more browsers than accounts; nothing changes on them).
+ * Forced change: browser i owns accounts i, i + concurrency, i + 2 × concurrency …, since
+ * only it knows their current passwords, and takes the one whose password expired first.
+ */
+function accountsOf(target: SignInTarget, concurrency: number, browser: number, known: Map<string, BrowserAccount>): BrowserAccount[] {
+  const usernames = target.usernames?.length ? target.usernames : [target.username];
+  const account = (username: string) => {
+    if (!known.has(username)) known.set(username, freshAccount(username, target.password));
+    return known.get(username)!;
+  };
+  if (!target.forcedChange) return [account(usernames[browser % usernames.length]!)];
+  if (usernames.length < concurrency) throw new Error(`forced change needs an account per browser: ${usernames.length} accounts, ${concurrency} browsers`);
+  return usernames.filter((_, i) => i % concurrency === browser).map(account);
+}
+
+/**
+ * `concurrency` browsers signing in again and again for `seconds`. `accounts` carries what
+ * the browsers know of their accounts from one run to the next (the warm-up's changed
+ * passwords, for the measured run that follows it).
+ */
+export async function runSignIns(target: SignInTarget, concurrency: number, seconds: number, accounts = new Map<string, BrowserAccount>()): Promise<SignInResult> {
+  const steps = target.forcedChange ? FORCED_CHANGE_STEPS : STEPS;
   const result: SignInResult = {
     completed: 0,
     failed: 0,
     seconds: 0,
     perSecond: 0,
     latencies: [],
-    steps: Object.fromEntries(STEPS.map((s) => [s, []])) as unknown as Record<Step, number[]>,
+    steps: Object.fromEntries(steps.map((s) => [s, []])),
+    changeNumbers: [],
+    waits: { count: 0, ms: 0 },
     failures: {},
     loginStatuses: {},
   };
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const loop = async (browser: number) => {
-    const usernames = target.usernames?.length ? target.usernames : [target.username];
-    const browserTarget = { ...target, username: usernames[browser % usernames.length]! };
+    const mine = accountsOf(target, concurrency, browser, accounts);
     while (performance.now() < deadline) {
+      // not in turn from the first: a warm-up has just changed the first ones' passwords
+      const account = mine.reduce((oldest, a) => (a.expiredAfter < oldest.expiredAfter ? a : oldest));
+      const wait = Math.min(account.expiredAfter, deadline) - performance.now();
+      if (wait > 0) {
+        // the password this browser set has not expired yet: no change page would come
+        result.waits.count += 1;
+        result.waits.ms += wait;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (performance.now() >= deadline) break;
+      }
       const t0 = performance.now();
       try {
-        const times = await signInOnce(browserTarget, result.loginStatuses);
+        const times = await signInOnce(target, result.loginStatuses, account);
         result.completed += 1;
         result.latencies.push(performance.now() - t0);
-        for (const step of STEPS) result.steps[step].push(times[step]);
+        for (const step of steps) result.steps[step]!.push(times[step]!);
+        if (target.forcedChange) result.changeNumbers.push(account.changes);
       } catch (error) {
         result.failed += 1;
         const key = error instanceof StepError ? `${error.step} ${error.what}` : `driver ${(error as Error).message}`;
