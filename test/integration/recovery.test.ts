@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormBrowser, formFields } from '../support/browser.js';
-import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
+import { authorizationUrl, redeem, refreshRequest, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { messagesTo } from '../support/outbox.js';
 import { startTestServer, testMiUsername, testPerson, testService, type TestServer } from '../support/server.js';
 import type { NewAccount } from '../../src/accounts/provisioning.js';
@@ -82,17 +82,7 @@ async function setPassword(browser: FormBrowser, link: string, next: string, con
 const audit = (subjectId: string, action: string) =>
   server.db.selectFrom('audit_log').select(['outcome', 'details']).where('subject_id', '=', subjectId).where('action', '=', action).orderBy('id').execute();
 
-async function refresh(refreshToken: string) {
-  const response = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: 'Basic ' + Buffer.from(`${rp.service.id}:${rp.service.clientSecret}`).toString('base64'),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-  });
-  return { status: response.status, body: (await response.json()) as { error?: string } };
-}
+const refresh = (refreshToken: string) => refreshRequest(rp, refreshToken);
 
 /** Another valid codice fiscale, of nobody in particular. */
 const otherFiscalCode = () => testPerson().fiscalCode;

@@ -1,5 +1,5 @@
 import { FormBrowser } from '../support/browser.js';
-import { client, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
+import { client, redeem, relyingParty, signIn, tokenRequest as rawTokenRequest, type RelyingParty, type TokenAnswer } from '../support/oidc.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -14,23 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-interface TokenAnswer {
-  status: number;
-  body: { error?: string; access_token?: string; refresh_token?: string };
-}
-
 /** A raw token request, so that several can be in flight at once and each answer is seen as sent. */
-async function tokenRequest(params: Record<string, string>): Promise<TokenAnswer> {
-  const response = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: 'Basic ' + Buffer.from(`${rp.service.id}:${rp.service.clientSecret}`).toString('base64'),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: response.status, body: (await response.json()) as TokenAnswer['body'] };
-}
+const tokenRequest = (params: Record<string, string>) => rawTokenRequest(rp, params);
 
 async function signedInCode(params: Record<string, string> = {}) {
   const { start, page } = await signIn(new FormBrowser(server.url), rp, { username, password }, params);

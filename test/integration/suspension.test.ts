@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { FormBrowser } from '../support/browser.js';
-import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
+import { authorizationUrl, redeem, refreshRequest, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { startLogoutReceiver, type LogoutReceiver } from '../support/logout-receiver.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
@@ -48,18 +48,7 @@ async function tokensFor(browser: FormBrowser, rp: RelyingParty, credentials: { 
   return redeem(rp, page.url, start);
 }
 
-async function refresh(rp: RelyingParty, refreshToken: string) {
-  const response = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: 'Basic ' + Buffer.from(`${rp.service.id}:${rp.service.clientSecret}`).toString('base64'),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-  });
-  const body = (await response.json()) as { error?: string; access_token?: string; refresh_token?: string };
-  return { status: response.status, body };
-}
+const refresh = refreshRequest;
 
 async function userinfoStatus(rp: RelyingParty, accessToken: string): Promise<number> {
   const response = await fetch(rp.config.serverMetadata().userinfo_endpoint!, {

@@ -71,4 +71,28 @@ export async function redeem(rp: RelyingParty, callbackUrl: string, start: Autho
   });
 }
 
+export interface TokenAnswer {
+  status: number;
+  body: { error?: string; access_token?: string; refresh_token?: string };
+}
+
+/**
+ * A raw request to the token endpoint with the service's credentials: several can be in
+ * flight at once, and each answer is seen as sent (openid-client would throw on errors).
+ */
+export async function tokenRequest(rp: RelyingParty, params: Record<string, string>): Promise<TokenAnswer> {
+  const response = await fetch(rp.config.serverMetadata().token_endpoint!, {
+    method: 'POST',
+    headers: {
+      authorization: 'Basic ' + Buffer.from(`${rp.service.id}:${rp.service.clientSecret}`).toString('base64'),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as TokenAnswer['body'] };
+}
+
+export const refreshRequest = (rp: RelyingParty, refreshToken: string) =>
+  tokenRequest(rp, { grant_type: 'refresh_token', refresh_token: refreshToken });
+
 export { client };
