@@ -17,9 +17,11 @@ export function passwordExpiresAt(
   seed: string,
   changedAt: Date,
 ): Date {
-  const spread = Math.max(1, Math.floor(policy.expirySpreadDays));
+  const maxAge = policy.maxAgeDays[accountType];
+  // never a shift that makes a new password expire the day it is set (a change-page loop)
+  const spread = Math.max(1, Math.min(Math.floor(policy.expirySpreadDays), maxAge));
   const shiftDays = createHash('sha256').update(seed).digest().readUInt32BE(0) % spread;
-  return new Date(changedAt.getTime() + (policy.maxAgeDays[accountType] - shiftDays) * DAY_MS);
+  return new Date(changedAt.getTime() + (maxAge - shiftDays) * DAY_MS);
 }
 
 /** A temporary password is born expired; refused at sign-in after this long. */

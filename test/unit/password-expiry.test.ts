@@ -32,4 +32,13 @@ describe('password expiry', () => {
     const strictForMi = { ...spid, maxAgeDays: { standard: 180, mi: 90 } };
     expect(passwordExpiresAt(strictForMi, 'mi', 'RSSMRA80A01H501U', importDay).getTime()).toBe(a.getTime() - 90 * DAY);
   });
+
+  it('never lets a new password expire the day it is set, when the maximum age is shorter than the spread', () => {
+    const shortForMi = { ...spid, maxAgeDays: { standard: 180, mi: 30 } };
+    for (let i = 0; i < 1000; i++) {
+      const days = (passwordExpiresAt(shortForMi, 'mi', `seed-${i}`, importDay).getTime() - importDay.getTime()) / DAY;
+      expect(days).toBeGreaterThanOrEqual(1);
+      expect(days).toBeLessThanOrEqual(30);
+    }
+  });
 });
