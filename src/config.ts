@@ -51,6 +51,13 @@ const environmentSchema = z.object({
     .string()
     .regex(/^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/, 'must be a comma-separated list of days, e.g. 14,7,2')
     .default('14,7,2'),
+  INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
+  INACTIVITY_NOTICE_DAYS: z
+    .string()
+    .regex(/^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/, 'must be a comma-separated list of days, e.g. 90,30,10,1')
+    .refine((v) => v.split(',').some((d) => Number(d) > 0), 'must name at least one day before dormancy')
+    .default('90,30,10,1'),
+  INACTIVITY_DAILY_LIMIT: z.coerce.number().int().min(1).default(1000),
   JOBS_SCHEDULE: z
     .string()
     .refine((v) => v === 'off' || isCronPattern(v), "must be a cron expression (e.g. '0 3 * * *') or off")
@@ -151,6 +158,8 @@ export interface Config {
   readonly helpdesk: { readonly phone: string; readonly url: string };
   /** days before expiry at which a reminder goes out */
   readonly passwordReminderDays: readonly number[];
+  /** AgID Regolamento art. 20: months without a sign-in before dormancy, notices before it, most dormancies in one day */
+  readonly inactivity: { readonly months: number; readonly noticeDays: readonly number[]; readonly dailyLimit: number };
   /** cron expression (Europe/Rome) of the scheduled jobs in the provider process; 'off' for none (run `npm run jobs -- --once` from cron instead) */
   readonly jobsSchedule: string;
   /** Registrati: the link on the login page and the /registrazione routes (404 when false) */
@@ -197,11 +206,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
-    passwordReminderDays: Object.freeze(e.PASSWORD_REMINDER_DAYS.split(',').map((d) => Number(d.trim())).filter((d) => d > 0)),
+    passwordReminderDays: Object.freeze(dayList(e.PASSWORD_REMINDER_DAYS)),
+    inactivity: Object.freeze({
+      months: e.INACTIVITY_MONTHS,
+      noticeDays: Object.freeze(dayList(e.INACTIVITY_NOTICE_DAYS)),
+      dailyLimit: e.INACTIVITY_DAILY_LIMIT,
+    }),
     jobsSchedule: e.JOBS_SCHEDULE,
     selfRegistration: e.SELF_REGISTRATION,
     rootDir,
   });
+}
+
+/** '14, 7,2' → [14, 7, 2]; zero days are dropped */
+function dayList(value: string): number[] {
+  return value.split(',').map((d) => Number(d.trim())).filter((d) => d > 0);
 }
 
 export function readJsonFile(path: string): unknown {

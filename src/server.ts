@@ -27,6 +27,7 @@ import { createRecoveryService, type RecoveryService } from './recovery/service.
 import { createRecoveryThrottle, type RecoveryLimits } from './recovery/throttle.js';
 import { createRegistrationService, createRegistrationThrottle, withSelfRegistrationFlag, type RegistrationLimits, type RegistrationService } from './registration/index.js';
 import { GATES } from './interactions/gates/index.js';
+import { createInactivityJob } from './jobs/inactivity.js';
 import { createPasswordReminders } from './jobs/password-reminders.js';
 import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
@@ -73,6 +74,8 @@ export interface Server {
     outgoingMail: OutgoingMailQueue;
     /** scheduled work: main.ts runs it on JOBS_SCHEDULE, `npm run jobs -- --once` on demand */
     jobs: Job[];
+    /** ends every session, grant and token of an account at the provider */
+    revokeAccess: (accountId: string) => Promise<AccessRevocation>;
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
   };
   listen(port?: number, host?: string): Promise<string>;
@@ -174,9 +177,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
             name: 'password-reminders',
             run: createPasswordReminders({ db, mailer, render: renderMail, audit, logger, daysBefore: config.passwordReminderDays }).run,
           },
+          {
+            name: 'inactivity',
+            run: createInactivityJob({ db, mailer, render: renderMail, audit, logger, policy: config.inactivity, revokeAccess }).run,
+          },
           // abandoned registrations (also cleared whenever an attempt starts)
           { name: 'registration-cleanup', run: () => registration.deleteExpired() },
         ],
+        revokeAccess,
         accountStatus: createAccountStatusService({
           db,
           audit,

@@ -1,8 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
+import type { AccountStatus } from './account.js';
 import { createAccountRepository } from './repository.js';
-
-export type AccountStatus = 'active' | 'suspended';
 
 /** Who changes the status, and from where (for the audit entry). */
 export interface StatusActor {
@@ -34,7 +33,7 @@ export function createAccountStatusService<Revocation>(deps: {
   audit: AuditLog;
   revokeAccess: (accountId: string) => Promise<Revocation>;
 }) {
-  async function change(accountId: string, status: AccountStatus, actor: StatusActor) {
+  async function change(accountId: string, status: 'active' | 'suspended', actor: StatusActor) {
     return deps.db.transaction().execute(async (trx) => {
       const accounts = createAccountRepository(trx);
       const account = await accounts.findById(accountId);

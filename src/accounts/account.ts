@@ -1,4 +1,6 @@
-import type { AccountRow } from '../db/schema.js';
+import type { AccountRow, AccountStatus } from '../db/schema.js';
+
+export type { AccountStatus } from '../db/schema.js';
 
 export type AccountType = 'standard' | 'mi';
 export type MailboxState = 'ATTIVA' | 'SOSPESA' | 'CESSATA';
@@ -34,7 +36,7 @@ export interface Account extends Identity {
   mobilePhone: string | null;
   homePhone: string | null;
   address: PostalAddress;
-  status: 'active' | 'suspended';
+  status: AccountStatus;
   lockedUntil: Date | null;
   passwordChangedAt: Date;
   passwordExpiresAt: Date | null;
@@ -44,6 +46,10 @@ export interface Account extends Identity {
   /** the password typed at the last sign-in did not meet the current policy */
   passwordNoncompliant: boolean;
   temporaryPasswordUsedAt: Date | null;
+  /** the last sign-in, or the new password that brought the account back */
+  lastActiveAt: Date;
+  /** the day it becomes dormant, once the first inactivity notice has gone out */
+  inactivityDeadline: Date | null;
 }
 
 export function accountFromRow(row: AccountRow): Account {
@@ -78,6 +84,8 @@ export function accountFromRow(row: AccountRow): Account {
     accessRevokedAt: row.access_revoked_at,
     passwordNoncompliant: row.password_noncompliant,
     temporaryPasswordUsedAt: row.temporary_password_used_at,
+    lastActiveAt: row.last_active_at,
+    inactivityDeadline: row.inactivity_deadline,
   };
 }
 
@@ -88,11 +96,11 @@ export function referenceEmail(account: Account): { address: string; verified: b
   return null;
 }
 
-export type BlockingState = 'suspended' | 'locked';
+export type BlockingState = 'suspended' | 'dormant' | 'locked';
 
-/** Why the account may not sign in right now, if it may not. Suspension outranks a lock. */
+/** Why the account may not sign in right now, if it may not. Suspension outranks dormancy, which outranks a lock. */
 export function blockingState(account: Account, now: Date): BlockingState | null {
-  if (account.status === 'suspended') return 'suspended';
+  if (account.status !== 'active') return account.status;
   if (account.lockedUntil && account.lockedUntil.getTime() > now.getTime()) return 'locked';
   return null;
 }

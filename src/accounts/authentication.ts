@@ -26,6 +26,8 @@ export interface PasswordAuthenticator {
   authenticate(request: PasswordLoginRequest): Promise<PasswordLoginOutcome>;
 }
 
+const ACTIVITY_RESOLUTION_MS = 12 * 60 * 60 * 1000;
+
 /**
  * The password login method. Unknown username and wrong password are one outcome,
  * spend the same argon2 time and count against the same throttle.
@@ -40,6 +42,18 @@ export function createPasswordAuthenticator(deps: {
 }): PasswordAuthenticator {
   const now = deps.now ?? (() => new Date());
   const accounts = createAccountRepository(deps.db);
+
+  /**
+   * Inactivity starts over (DOMAIN.md §4). It is counted in months, so an account signed in
+   * within the last hours is not written again; one with an inactivity deadline always is.
+   * An account made dormant since it was read comes back dormant, for the gate to explain.
+   */
+  async function recordActivity(account: Account): Promise<Account> {
+    if (account.status !== 'active') return account;
+    const at = now();
+    if (!account.inactivityDeadline && at.getTime() - account.lastActiveAt.getTime() < ACTIVITY_RESOLUTION_MS) return account;
+    return (await accounts.recordActivity(account.id, at)) ?? (await accounts.findById(account.id)) ?? account;
+  }
 
   return {
     async authenticate(request) {
@@ -81,6 +95,7 @@ export function createPasswordAuthenticator(deps: {
           return { ok: false, reason: refusal };
         }
       }
+      const signedIn = await recordActivity(account);
       // checked on the typed password, so a stricter policy reaches everyone at their next sign-in
       const noncompliant = brokenRules(deps.policy, request.password, { owner: account }).length > 0;
       if (noncompliant !== account.passwordNoncompliant) await accounts.setPasswordNoncompliant(account.id, noncompliant);
@@ -89,7 +104,7 @@ export function createPasswordAuthenticator(deps: {
       }
       // the audit entry is the record of the sign-in: recent activity is read from it
       await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'success', details: { rehashed: needsRehash } });
-      return { ok: true, account: { ...account, passwordNoncompliant: noncompliant } };
+      return { ok: true, account: { ...signedIn, passwordNoncompliant: noncompliant } };
     },
   };
 }

@@ -66,6 +66,13 @@ export function createPasswordService(deps: { db: Db; hasher: PasswordHasher; au
         },
         trx,
       );
+      if (account.status === 'dormant') {
+        // replacePassword brought it back (DOMAIN.md §4: a dormant account returns with a new password)
+        await deps.audit.record(
+          { actorKind: audit.actor?.kind ?? 'user', actorId: audit.actor ? audit.actor.id : account.id, subjectId: account.id, action: 'account.reactivated', outcome: 'success', ip: audit.from.ip, userAgent: audit.from.userAgent, details: { reason: 'new_password', previous: 'dormant' } },
+          trx,
+        );
+      }
     });
   }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { NewAccountRow, SchoolRole } from '../db/schema.js';
-import { accountFromRow, type Account } from './account.js';
+import { accountFromRow, type Account, type AccountStatus } from './account.js';
 
 export interface AccountCredentials {
   account: Account;
@@ -67,6 +67,10 @@ export function createAccountRepository(db: Db) {
           password_noncompliant: false,
           temporary_password_used_at: null,
           locked_until: null,
+          // a new password is activity, and brings a dormant account back (DOMAIN.md §4)
+          status: sql<AccountStatus>`case when status = 'dormant' then 'active' else status end`,
+          last_active_at: now,
+          inactivity_deadline: null,
           updated_at: now,
         })
         .where('id', '=', accountId)
@@ -168,8 +172,29 @@ export function createAccountRepository(db: Db) {
         .execute();
     },
 
+    /** An account made active again counts as just used: its inactivity starts over. */
     async setStatus(accountId: string, status: 'active' | 'suspended'): Promise<void> {
-      await db.updateTable('accounts').set({ status, updated_at: new Date() }).where('id', '=', accountId).execute();
+      const now = new Date();
+      await db
+        .updateTable('accounts')
+        .set(status === 'active' ? { status, last_active_at: now, inactivity_deadline: null, updated_at: now } : { status, updated_at: now })
+        .where('id', '=', accountId)
+        .execute();
+    },
+
+    /**
+     * A sign-in: inactivity starts over. Only an active account: one made dormant since it
+     * was read stays dormant, and undefined says so.
+     */
+    async recordActivity(accountId: string, at: Date): Promise<Account | undefined> {
+      const row = await db
+        .updateTable('accounts')
+        .set({ last_active_at: at, inactivity_deadline: null })
+        .where('id', '=', accountId)
+        .where('status', '=', 'active')
+        .returningAll()
+        .executeTakeFirst();
+      return row && accountFromRow(row);
     },
 
     /** Every SSO session signed in before `at` stops counting as a sign-in. */

@@ -3,6 +3,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
+export type AccountStatus = 'active' | 'suspended' | 'dormant';
+
 export interface AccountsTable {
   id: Generated<string>;
   username: string;
@@ -25,7 +27,7 @@ export interface AccountsTable {
   municipality: string | null;
   province: string | null;
   country: string | null;
-  status: Generated<'active' | 'suspended'>;
+  status: Generated<AccountStatus>;
   locked_until: Date | null;
   password_hash: string;
   password_changed_at: Timestamp;
@@ -36,6 +38,12 @@ export interface AccountsTable {
   /** the password typed at the last sign-in failed the current policy */
   password_noncompliant: Generated<boolean>;
   temporary_password_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** the last sign-in, or the new password that brought the account back */
+  last_active_at: Generated<Date>;
+  /** set with the first inactivity notice, cleared by a sign-in: the day the account becomes dormant */
+  inactivity_deadline: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** when it last became dormant (kept after it comes back) */
+  dormant_since: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -86,7 +94,7 @@ export interface ProviderKeysTable {
 
 export interface AccountNoticesTable {
   account_id: string;
-  kind: 'password_expiry';
+  kind: 'password_expiry' | 'inactivity';
   due_at: Date;
   days_before: number;
   sent_at: CreatedAt;

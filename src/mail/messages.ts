@@ -58,3 +58,18 @@ export function passwordExpiryReminderMail(person: Person, expiry: { daysLeft: n
     ],
   };
 }
+
+/** Before an unused account becomes dormant (AgID Regolamento art. 20): when, how to keep it, how to come back. */
+export function inactivityNoticeMail(person: Person, notice: { daysLeft: number; dormantFrom: Date; months: number }): MailContent {
+  return {
+    subject: notice.daysLeft === 1
+      ? t('mail.inactivity.subject_tomorrow')
+      : t('mail.inactivity.subject', { days: notice.daysLeft }),
+    greeting: greeting(person),
+    paragraphs: [
+      t('mail.inactivity.body', { username: person.username, months: notice.months, date: DATE.format(notice.dormantFrom) }),
+      t('mail.inactivity.keep'),
+    ],
+    notes: [t(person.type === 'mi' ? 'mail.inactivity.way_back_mi' : 'mail.inactivity.way_back_standard')],
+  };
+}

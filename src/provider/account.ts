@@ -1,5 +1,5 @@
 import type { Account as OidcAccount, FindAccount } from 'oidc-provider';
-import { blockingState, referenceEmail, type Account } from '../accounts/account.js';
+import { referenceEmail, type Account } from '../accounts/account.js';
 import type { AccountRepository } from '../accounts/repository.js';
 
 /** The claim name SPID/CIE OpenID Connect uses for the fiscal number, value `TINIT-<CF>`. */
@@ -109,8 +109,8 @@ export function createFindAccount(accounts: AccountRepository): FindAccount {
     const account = (redeemingCode ? recent.take(sub) : undefined) ?? (await accounts.findById(sub));
     if (!account) return undefined;
     // During sign-in the account_state gate explains the block; everywhere else (token,
-    // userinfo, refresh) a suspended account is as good as gone.
-    if (!SIGN_IN_ROUTES.has(route) && blockingState(account, new Date()) === 'suspended') return undefined;
+    // userinfo, refresh) a suspended or dormant account is as good as gone.
+    if (!SIGN_IN_ROUTES.has(route) && account.status !== 'active') return undefined;
     if (route === 'resume' || route === 'authorization') recent.remember(account);
     const providerAccount: ProviderAccount = {
       accountId: account.id,

@@ -141,6 +141,19 @@ describe('keyboard use of the login page', () => {
     expect([password - username, submit - password]).toEqual([1, 1]);
   }));
 
+  it('reaches Password dimenticata?, Username dimenticato?, Registrati and the help desk after the form', () => withPage(async (page) => {
+    await openLogin(page, REGISTRO.id);
+    const stops: (string | null)[] = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      stops.push(await focused(page));
+    }
+    const at = (prefix: string) => stops.findIndex((s) => s?.startsWith(prefix));
+    const order = [t('login.submit'), '/recupero/password?', '/recupero/username?', '/registrazione?', 'https://www.istruzione.it/urp/'].map((p) => (p.startsWith('/') || p.startsWith('http') ? at(p) : stops.indexOf(p)));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  }));
+
   it('offers "skip to content" first, visible when focused, and it lands on the form', () => withPage(async (page) => {
     const login = await openLogin(page, REGISTRO.id);
     await page.keyboard.press('Tab');

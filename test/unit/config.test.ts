@@ -15,6 +15,15 @@ describe('configuration', () => {
     expect(config).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/iam', redisUrl: 'redis://cache:6379', issuer: 'https://iam.example', demoSeed: false });
   });
 
+  it('reads the inactivity policy, AgID art. 20 by default', () => {
+    expect(loadConfig({}).inactivity).toEqual({ months: 24, noticeDays: [90, 30, 10, 1], dailyLimit: 1000 });
+    expect(loadConfig({ INACTIVITY_MONTHS: '18', INACTIVITY_NOTICE_DAYS: '60, 7', INACTIVITY_DAILY_LIMIT: '50' }).inactivity)
+      .toEqual({ months: 18, noticeDays: [60, 7], dailyLimit: 50 });
+    for (const bad of [{ INACTIVITY_MONTHS: '0' }, { INACTIVITY_NOTICE_DAYS: '0' }, { INACTIVITY_NOTICE_DAYS: 'tre' }, { INACTIVITY_DAILY_LIMIT: '-1' }]) {
+      expect(() => loadConfig(bad)).toThrow(new RegExp(Object.keys(bad)[0]!));
+    }
+  });
+
   it('reports every bad variable at once', () => {
     let error: unknown;
     try {

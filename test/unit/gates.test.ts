@@ -38,6 +38,8 @@ function account(overrides: Partial<Account> = {}): Account {
     accessRevokedAt: null,
     passwordNoncompliant: false,
     temporaryPasswordUsedAt: null,
+    lastActiveAt: now,
+    inactivityDeadline: null,
     ...overrides,
   };
 }
@@ -57,6 +59,8 @@ describe('gates', () => {
     ['locked until later', account({ lockedUntil: new Date(now.getTime() + 60_000) }), ['account_locked']],
     ['lock expired', account({ lockedUntil: new Date(now.getTime() - 1) }), []],
     ['suspended and locked', account({ status: 'suspended', lockedUntil: new Date(now.getTime() + 60_000) }), ['account_suspended']],
+    ['dormant', account({ status: 'dormant' }), ['account_dormant']],
+    ['dormant and locked', account({ status: 'dormant', lockedUntil: new Date(now.getTime() + 60_000) }), ['account_dormant']],
   ])('account_state: %s', (_label, a, reasons) => {
     expect(firing(accountState, a)).toEqual(reasons);
   });
@@ -124,6 +128,15 @@ describe('account rules', () => {
       verified: true,
     });
     expect(referenceEmail(account({ personalEmail: null }))).toBeNull();
+  });
+
+  it('a dormant account is shown the way back: Password dimenticata? for standard accounts, the officer for MI', async () => {
+    const input = (a: Account) => ({ facts: facts(a), reasons: ['account_dormant'], t, passwordRules: [] });
+    const standard = await accountState.show(input(account({ status: 'dormant' })));
+    expect(standard.locals.wayBackLink).toEqual({ href: '/recupero/password', label: 'Password dimenticata?' });
+    const mi = await accountState.show(input(account({ status: 'dormant', type: 'mi', username: 'MI123456' })));
+    expect(mi.locals.wayBackLink).toBeUndefined();
+    expect(String(mi.locals.wayBack)).toContain('Responsabile della sicurezza');
   });
 
   it('suspension outranks a lock', () => {

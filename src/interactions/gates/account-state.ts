@@ -9,7 +9,7 @@ const TIME_FORMAT = new Intl.DateTimeFormat('it-IT', {
   minute: '2-digit',
 });
 
-/** DOMAIN.md §5 gate 1: a suspended or temporarily locked account goes no further. */
+/** DOMAIN.md §5 gate 1: a suspended, dormant or temporarily locked account goes no further. */
 export const accountState: Gate = {
   name: 'account_state',
   checks: [
@@ -20,6 +20,12 @@ export const accountState: Gate = {
       applies: ({ account, now }) => blockingState(account, now) === 'suspended',
     },
     {
+      reason: 'account_dormant',
+      description: 'the account was made dormant after a long inactivity',
+      error: 'access_denied',
+      applies: ({ account, now }) => blockingState(account, now) === 'dormant',
+    },
+    {
       reason: 'account_locked',
       description: 'the account is temporarily locked',
       error: 'access_denied',
@@ -27,16 +33,28 @@ export const accountState: Gate = {
     },
   ],
   show({ facts, reasons, t }) {
-    const suspended = reasons.includes('account_suspended');
+    const title = t('gate.account_state.title');
+    if (reasons.includes('account_suspended')) {
+      return { view: 'gates/account-state', status: 403, locals: { title, message: t('gate.account_state.account_suspended') } };
+    }
+    if (reasons.includes('account_dormant')) {
+      // the way back: a new password (Password dimenticata?, or the officer's reset for MI accounts)
+      const standard = facts.account.type === 'standard';
+      return {
+        view: 'gates/account-state',
+        status: 403,
+        locals: {
+          title,
+          message: t('gate.account_state.account_dormant'),
+          wayBack: standard ? t('gate.account_state.dormant_way_back') : t('gate.account_state.dormant_way_back_mi'),
+          wayBackLink: standard ? { href: '/recupero/password', label: t('login.forgot_password') } : undefined,
+        },
+      };
+    }
     return {
       view: 'gates/account-state',
       status: 403,
-      locals: {
-        title: t('gate.account_state.title'),
-        message: suspended
-          ? t('gate.account_state.account_suspended')
-          : t('gate.account_state.account_locked', { until: TIME_FORMAT.format(facts.account.lockedUntil ?? facts.now) }),
-      },
+      locals: { title, message: t('gate.account_state.account_locked', { until: TIME_FORMAT.format(facts.account.lockedUntil ?? facts.now) }) },
     };
   },
 };
