@@ -11,6 +11,7 @@ import type { PasswordAuthenticator } from './accounts/authentication.js';
 import type { PasswordService } from './accounts/passwords.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
+import { shedNewWork, type PasswordWorkQueue } from './http/admission.js';
 import { createCsrf } from './http/csrf.js';
 import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   logger: Logger;
   audit: AuditLog;
   csrfSecret: string;
+  /** the argon2id queue: new sign-ins are admitted through it */
+  passwordWork: PasswordWorkQueue;
   /** reports whether the stores answer, for /health */
   health: () => Promise<Record<string, boolean>>;
 }
@@ -56,6 +59,13 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders({ hsts: secure }));
   app.use(errorPages({ renderPage: deps.renderPage, logger: deps.logger }));
   app.use(pinRequestOrigin({ issuer: deps.config.issuer, proxy: deps.config.proxy, logger: deps.logger, audit: deps.audit }));
+
+  app.use(shedNewWork(deps.passwordWork, [
+    // a browser with an SSO session signs in without a password
+    { method: 'GET', path: /^\/auth$/, unlessCookie: 'iam_session' },
+    { method: 'POST', path: /^\/registrazione\/password$/ },
+    { method: 'POST', path: /^\/recupero\/password\/nuova$/ },
+  ]));
 
   const assets = { maxage: 24 * 60 * 60 * 1000, gzip: false, brotli: false };
   app.use(mount('/assets/bootstrap-italia', serve(join(deps.config.rootDir, 'node_modules/bootstrap-italia/dist'), assets)));
@@ -95,7 +105,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());

@@ -33,6 +33,7 @@ import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
+import { createPasswordWorkQueue, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
 import { createProvider } from './provider/index.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   registrationLimits?: RegistrationLimits;
   /** default: SPID level 1 */
   passwordPolicy?: PasswordPolicy;
+  /** the argon2id queue's bounds (default: from the machine's cores) */
+  admission?: AdmissionLimits;
   /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
   redisKeyPrefix?: string;
 }
@@ -74,6 +77,8 @@ export interface Server {
     outgoingMail: OutgoingMailQueue;
     /** scheduled work: main.ts runs it on JOBS_SCHEDULE, `npm run jobs -- --once` on demand */
     jobs: Job[];
+    /** the admission queue of argon2id work */
+    passwordWork: PasswordWorkQueue;
     /** ends every session, grant and token of an account at the provider */
     revokeAccess: (accountId: string) => Promise<AccessRevocation>;
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
@@ -88,12 +93,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   const kek = await loadKeysEncryptionKey(config);
   const db = await connectDatabase(config, options.pgliteDir);
   let redis: Redis | undefined;
+  let passwordWork: PasswordWorkQueue | undefined;
   try {
     redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
-    const hasher = createPasswordHasher(options.argon2);
+    passwordWork = createPasswordWorkQueue(options.admission);
+    const work = passwordWork;
+    const hasher = createPasswordHasher(options.argon2, work.run);
     const redisKeyPrefix = options.redisKeyPrefix ?? 'iam:';
     const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
     const passwordPolicy = options.passwordPolicy ?? SPID_LEVEL_1_POLICY;
@@ -150,6 +158,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       logger,
       audit,
       csrfSecret: keys.csrfKey,
+      passwordWork: work,
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),
         ...(redis ? { redis: await redis.ping().then((r) => r === 'PONG', () => false) } : {}),
@@ -184,6 +193,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           // abandoned registrations (also cleared whenever an attempt starts)
           { name: 'registration-cleanup', run: () => registration.deleteExpired() },
         ],
+        passwordWork: work,
         revokeAccess,
         accountStatus: createAccountStatusService({
           db,
@@ -205,11 +215,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
         }
         await outgoingMail.drain();
+        await passwordWork!.idle();
+        passwordWork!.close();
         redis?.disconnect();
         await db.destroy();
       },
     };
   } catch (error) {
+    passwordWork?.close();
     redis?.disconnect();
     await db.destroy().catch(() => undefined);
     throw error;

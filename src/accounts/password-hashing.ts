@@ -17,24 +17,26 @@ export interface PasswordHasher {
   verifyAgainstNothing(password: string): Promise<void>;
 }
 
-export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2ID): PasswordHasher {
+/** Where each argon2id operation runs: at once, or through an admission queue (http/admission.ts). */
+export type ScheduleWork = <T>(operation: () => Promise<T>) => Promise<T>;
+
+const atOnce: ScheduleWork = (operation) => operation();
+
+export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2ID, schedule: ScheduleWork = atOnce): PasswordHasher {
   const options = { type: argon2.argon2id as 2, ...parameters };
   let dummyHash: Promise<string> | undefined;
 
   return {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => schedule(() => argon2.hash(password, options)),
     async verify(storedHash, password) {
-      let valid = false;
-      try {
-        valid = await argon2.verify(storedHash, password);
-      } catch {
-        valid = false; // a malformed stored hash never authenticates
-      }
+      // a malformed stored hash never authenticates
+      const valid = await schedule(() => argon2.verify(storedHash, password).catch(() => false));
       return { valid, needsRehash: valid && argon2.needsRehash(storedHash, options) };
     },
     async verifyAgainstNothing(password) {
       dummyHash ??= argon2.hash('not-a-real-password-' + Math.random(), options);
-      await argon2.verify(await dummyHash, password).catch(() => false);
+      const hash = await dummyHash;
+      await schedule(() => argon2.verify(hash, password).catch(() => false));
     },
   };
 }

@@ -182,6 +182,8 @@ export const it = {
   'mail.inactivity.way_back_standard': 'Se l\'utenza viene disattivata non si perde nulla: potrai riattivarla da solo scegliendo una nuova password con «Password dimenticata?» nella pagina di accesso.',
   'mail.inactivity.way_back_mi': 'Se l\'utenza viene disattivata non si perde nulla: per riattivarla rivolgiti al Responsabile della sicurezza della tua scuola, che ti assegnerà una password temporanea.',
 
+  'overload.message': 'Servizio momentaneamente sovraccarico: riprova tra {minutes} minuti. Chi ha già iniziato l\'accesso può completarlo.',
+
   'error.title': 'Si è verificato un problema',
   'error.reference': 'Codice di riferimento da comunicare all\'assistenza: {id}',
   'error.not_found': 'La pagina richiesta non esiste.',

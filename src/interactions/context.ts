@@ -1,3 +1,4 @@
+import type { PasswordWorkQueue } from '../http/admission.js';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
@@ -13,6 +14,7 @@ export interface InteractionDeps {
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
   renderPage: RenderPage;
+  passwordWork: PasswordWorkQueue;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

@@ -46,12 +46,13 @@ export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) 
     if (!gate?.submit) return backToStep(ctx);
     const input = await gateInput(deps, current);
     if (!input) return finish(deps, ctx, { error: 'login_required', error_description: 'the sign-in cannot continue' });
-    const outcome = await gate.submit({
+    // the sign-in was admitted at its login: its password work goes ahead of new sign-ins
+    const outcome = await deps.passwordWork.continuing(() => gate.submit!({
       ...input,
       form: (ctx.request.body ?? {}) as Record<string, unknown>,
       services: { passwords: deps.passwords },
       from: { ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: current.service.id },
-    });
+    }));
     // cleared: the database no longer gives the gate's checks a reason, the policy walks on
     if (outcome === 'cleared') return finish(deps, ctx, { [gate.name]: { cleared: true } });
     await renderGate(deps, ctx, current, input, outcome);

@@ -1,3 +1,4 @@
+import type { AdmissionLimits } from '../../src/http/admission.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -23,7 +24,7 @@ export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
  * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
  */
 export async function startTestServer(
-  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; registrationLimits?: RegistrationLimits; env?: Record<string, string> } = {},
+  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; registrationLimits?: RegistrationLimits; admission?: AdmissionLimits; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
   const { port, url } = await reservePort();
   const config = loadConfig({
@@ -46,6 +47,7 @@ export async function startTestServer(
     throttleLimits: options.throttleLimits,
     recoveryLimits: options.recoveryLimits,
     registrationLimits: options.registrationLimits,
+    admission: options.admission,
     redisKeyPrefix: `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');

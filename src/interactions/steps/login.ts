@@ -1,3 +1,4 @@
+import { minutesOf } from '../../http/admission.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { checkLoginUsername } from '../../accounts/username.js';
@@ -49,6 +50,16 @@ export async function submitLogin(deps: InteractionDeps, ctx: Context, current: 
 
   // Garbage that could never be a username costs no argon2 time, yet answers the same way.
   if (!checkLoginUsername(username).ok) return invalid();
+
+  // a new sign-in is admitted before any argon2 work is spent on it (issue 13)
+  const admission = deps.passwordWork.admit();
+  if (!admission.admitted) {
+    ctx.set('Retry-After', String(admission.retryAfterSeconds));
+    return showLogin(deps, ctx, current, {
+      username,
+      errors: { summary: [t('overload.message', { minutes: minutesOf(admission.retryAfterSeconds) })], fields: {} },
+    }, 503);
+  }
 
   const outcome = await deps.authenticator.authenticate({
     username,

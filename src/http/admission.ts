@@ -1,0 +1,162 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type Koa from 'koa';
+import PQueue from 'p-queue';
+import { DomainError } from '../errors.js';
+import { t } from '../i18n/index.js';
+
+export interface AdmissionLimits {
+  /** argon2id operations at once (each holds a libuv thread and a core) */
+  concurrency: number;
+  /** a new sign-in is turned away when the password work ahead of it would take longer than this */
+  maxWaitMs: number;
+  /** … or when the event loop lags more than this (p99 over the last second) */
+  maxEventLoopDelayMs: number;
+  /** the Retry-After given to those turned away, drawn in this range so that they do not all return at once */
+  retryAfterSeconds: readonly [number, number];
+}
+
+/** One core for each argon2id operation, and never the whole libuv pool (4 threads): fs, DNS and zlib need it too. */
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  concurrency: Math.max(1, Math.min(availableParallelism(), 3)),
+  maxWaitMs: 1000,
+  maxEventLoopDelayMs: 300,
+  retryAfterSeconds: [120, 300],
+};
+
+export type Admission =
+  | { admitted: true }
+  | { admitted: false; reason: 'queue' | 'event_loop'; retryAfterSeconds: number };
+
+export interface PasswordWorkStats {
+  /** operations waiting for a slot */
+  waiting: number;
+  /** operations running */
+  running: number;
+  /** mean duration of one operation, ms (moving average) */
+  meanOperationMs: number;
+  /** expected wait of an operation queued now, ms */
+  expectedWaitMs: number;
+  /** p99 event-loop delay over the last second, ms */
+  eventLoopDelayMs: number;
+  /** sign-ins turned away since start, by reason */
+  shed: { queue: number; event_loop: number };
+}
+
+/** What one argon2id operation is assumed to cost before any has been timed. */
+const FIRST_GUESS_MS = 50;
+const SMOOTHING = 0.2;
+
+/**
+ * Admission control for the expensive work (issue 13, DOMAIN.md §10). Every argon2id
+ * operation runs through one bounded queue (p-queue) sized from the machine's cores, so a
+ * burst of sign-ins cannot take every core and every libuv thread from the cheap endpoints
+ * (discovery, JWKS, refresh, userinfo never enter it). A new sign-in asks `admit()` first,
+ * before any work is spent on it: when the work already queued would keep it waiting longer
+ * than the bound, or the event loop lags, it is turned away with a Retry-After. Work of a
+ * sign-in already admitted (the forced change after a login) runs inside `continuing()` and
+ * goes ahead of new sign-ins, so what was admitted finishes first.
+ */
+export function createPasswordWorkQueue(limits: AdmissionLimits = DEFAULT_ADMISSION) {
+  const queue = new PQueue({ concurrency: limits.concurrency });
+  const priority = new AsyncLocalStorage<number>();
+  const shed = { queue: 0, event_loop: 0 };
+  let meanMs = FIRST_GUESS_MS;
+
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let eventLoopDelayMs = 0;
+  const sampler = setInterval(() => {
+    eventLoopDelayMs = loop.count > 0 ? loop.percentile(99) / 1e6 : 0;
+    loop.reset();
+  }, 1000);
+  sampler.unref();
+
+  const expectedWaitMs = () => ((queue.size + queue.pending) / limits.concurrency) * meanMs;
+
+  function turnAway(reason: 'queue' | 'event_loop'): Admission {
+    shed[reason] += 1;
+    const [low, high] = limits.retryAfterSeconds;
+    return { admitted: false, reason, retryAfterSeconds: randomInt(low, high + 1) };
+  }
+
+  return {
+    /** Runs one argon2id operation when a slot is free; admitted sign-ins' work first. */
+    run<T>(operation: () => Promise<T>): Promise<T> {
+      return queue.add(async () => {
+        const started = performance.now();
+        try {
+          return await operation();
+        } finally {
+          meanMs += SMOOTHING * (performance.now() - started - meanMs);
+        }
+      }, { priority: priority.getStore() ?? 0 }) as Promise<T>;
+    },
+
+    /** Whether a new sign-in may start now. Cheap: no work is spent to answer. */
+    admit(): Admission {
+      if (eventLoopDelayMs > limits.maxEventLoopDelayMs) return turnAway('event_loop');
+      if (expectedWaitMs() > limits.maxWaitMs) return turnAway('queue');
+      return { admitted: true };
+    },
+
+    /** Runs `work` as part of a sign-in already admitted: its password work goes first. */
+    continuing<T>(work: () => Promise<T>): Promise<T> {
+      return priority.run(1, work);
+    },
+
+    stats(): PasswordWorkStats {
+      return {
+        waiting: queue.size,
+        running: queue.pending,
+        meanOperationMs: Math.round(meanMs * 10) / 10,
+        expectedWaitMs: Math.round(expectedWaitMs()),
+        eventLoopDelayMs: Math.round(eventLoopDelayMs * 10) / 10,
+        shed: { ...shed },
+      };
+    },
+
+    /** Resolves when no operation is queued or running. */
+    idle: () => queue.onIdle(),
+
+    close(): void {
+      clearInterval(sampler);
+      loop.disable();
+    },
+  };
+}
+
+export type PasswordWorkQueue = ReturnType<typeof createPasswordWorkQueue>;
+
+/** Requests that start new password work: the authorization request of a browser with no SSO session, a registration's password, a reset's new password. */
+export interface NewWorkRoute {
+  method: string;
+  path: RegExp;
+  /** a request carrying this cookie continues something already admitted */
+  unlessCookie?: string;
+}
+
+/**
+ * Turns new sign-ins away, with an Italian page, 503 and a Retry-After (a JSON error for a
+ * client that asks for JSON), while the password work queue or the event loop is past its
+ * bound. The login form does the same in its own step, keeping the username typed.
+ */
+export function shedNewWork(work: PasswordWorkQueue, routes: readonly NewWorkRoute[]): Koa.Middleware {
+  return async (ctx, next) => {
+    const route = routes.find((r) => r.method === ctx.method && r.path.test(ctx.path));
+    if (!route || (route.unlessCookie && ctx.cookies.get(route.unlessCookie))) return next();
+    const admission = work.admit();
+    if (admission.admitted) return next();
+    ctx.set('Retry-After', String(admission.retryAfterSeconds));
+    if (ctx.accepts('html', 'json') === 'json') {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable', error_description: t('overload.message', { minutes: minutesOf(admission.retryAfterSeconds) }) };
+      return;
+    }
+    throw new DomainError('overload.message', { status: 503, vars: { minutes: minutesOf(admission.retryAfterSeconds) }, retryAfterSeconds: admission.retryAfterSeconds });
+  };
+}
+
+export const minutesOf = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
