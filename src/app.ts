@@ -13,6 +13,7 @@ import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { shedNewWork, type PasswordWorkQueue } from './http/admission.js';
 import { createCsrf } from './http/csrf.js';
+import { OUTAGE_RETRY_AFTER_SECONDS } from './http/outage.js';
 import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -119,9 +120,19 @@ export function createApp(deps: AppDeps): Koa {
   app.use(recovery.allowedMethods());
 
   app.use(formTargetsOfClientInPlay);
+  app.use(outageAnswers);
   app.use(mount(deps.provider));
   return app;
 }
+
+/** The provider answers a store outage with a JSON server_error 500: it is a 503 the client may retry. */
+const outageAnswers: Koa.Middleware = async (ctx, next) => {
+  await next();
+  if (!ctx.state.outage || ctx.status !== 500) return;
+  ctx.status = 503;
+  ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+  ctx.body = { error: 'temporarily_unavailable', error_description: 'a store of the provider is unreachable; retry shortly' };
+};
 
 /** Pages the provider renders itself (logout, form_post) may lead to the service in play. */
 const formTargetsOfClientInPlay: Koa.Middleware = async (ctx, next) => {

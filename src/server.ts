@@ -91,7 +91,7 @@ export interface Server {
 export async function createServer(options: ServerOptions): Promise<Server> {
   const { config, logger } = options;
   const kek = await loadKeysEncryptionKey(config);
-  const db = await connectDatabase(config, options.pgliteDir);
+  const db = await connectDatabase(config, logger, options.pgliteDir);
   let redis: Redis | undefined;
   let passwordWork: PasswordWorkQueue | undefined;
   try {
@@ -229,11 +229,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   }
 }
 
-async function connectDatabase(config: Config, pgliteDir?: string): Promise<Db> {
+async function connectDatabase(config: Config, logger: Logger, pgliteDir?: string): Promise<Db> {
   const where = config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)} (DATABASE_URL)` : `PGlite in ${pgliteDir ?? pgliteDirectory(config.dataDir)}`;
   let db: Db | undefined;
   try {
-    db = await createDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDir ?? pgliteDirectory(config.dataDir) });
+    db = await createDatabase({
+      databaseUrl: config.databaseUrl,
+      pgliteDir: pgliteDir ?? pgliteDirectory(config.dataDir),
+      onIdleClientError: (error) => logger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one when needed'),
+    });
     await migrateToLatest(db);
     return db;
   } catch (error) {
@@ -244,7 +248,15 @@ async function connectDatabase(config: Config, pgliteDir?: string): Promise<Db> 
 }
 
 async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (times) => Math.min(times * 200, 2000) });
+  // while Redis is away a command fails within about a second (the request gets 503);
+  // the client keeps reconnecting, every 200 ms to 1 s, and carries on once it is back
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 200, 1000),
+  });
   let lastError: Error | undefined;
   // after start-up, connection errors surface on the commands that need Redis
   redis.on('error', (error: Error) => (lastError = error));

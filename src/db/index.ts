@@ -11,6 +11,8 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   /** Where PGlite keeps its files; 'memory://' for a throwaway database. */
   pgliteDir?: string;
+  /** told when an idle pooled connection fails (PostgreSQL restarted) */
+  onIdleClientError?: (error: Error) => void;
 }
 
 // pg returns DATE columns as JS Dates in local time; keep them as 'YYYY-MM-DD' strings.
@@ -18,7 +20,17 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (value: string) => value);
 
 export async function createDatabase(options: DatabaseOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 20 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 20,
+      // while PostgreSQL is away a request fails in about a second (503) instead of waiting
+      connectionTimeoutMillis: 1000,
+      // a statement that hangs (a lock, a stalled network) frees its connection
+      query_timeout: 10_000,
+    });
+    // an idle client whose server went away (restart, failover) is dropped and replaced at
+    // the next checkout; without a listener the 'error' event would end the process
+    pool.on('error', (error) => options.onIdleClientError?.(error));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const { PGlite } = await import('@electric-sql/pglite');

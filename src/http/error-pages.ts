@@ -4,6 +4,7 @@ import { errors } from 'oidc-provider';
 import { DomainError } from '../errors.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
+import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from './outage.js';
 import type { RenderPage } from './views.js';
 
 /** Every failure of our routes becomes an Italian page with a 4xx/5xx; no stack reaches a client. */
@@ -30,7 +31,9 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
       ctx.status = status;
       if (retryAfter) ctx.set('Retry-After', String(retryAfter));
       let reference: string | undefined;
-      if (status >= 500) {
+      if (status === 503) {
+        deps.logger.warn({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'a store is unreachable');
+      } else if (status >= 500) {
         reference = (ctx.state.requestId as string | undefined) ?? randomUUID();
         deps.logger.error({ err: error, requestId: reference, path: ctx.path }, 'unhandled error');
       }
@@ -45,6 +48,7 @@ function classify(error: unknown): { status: number; key: MessageKey; vars?: Rec
     return { status: error.status, key: error.code, vars: error.vars, retryAfter: error.retryAfterSeconds };
   }
   if (error instanceof errors.SessionNotFound) return { status: 400, key: 'error.interaction_expired' };
+  if (isOutage(error)) return { status: 503, key: 'error.unavailable', retryAfter: OUTAGE_RETRY_AFTER_SECONDS };
   const status = (error as { status?: unknown })?.status;
   if (status === 413) return { status: 413, key: 'error.payload_too_large' };
   if (typeof status === 'number' && status >= 400 && status < 500) return { status, key: 'error.bad_request' };

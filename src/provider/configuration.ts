@@ -1,3 +1,4 @@
+import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../http/outage.js';
 import type { ClaimsParameter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
@@ -130,6 +131,12 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     ttl: { ...TTL },
     renderError: async (ctx, out, error) => {
       ctx.type = 'html';
+      if (isOutage(error)) {
+        ctx.status = 503;
+        ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+        ctx.body = await deps.renderPage('errors/oidc', { title: t('error.title'), message: t('error.unavailable'), detail: null });
+        return;
+      }
       const expired = error instanceof errors.SessionNotFound;
       ctx.body = await deps.renderPage('errors/oidc', {
         title: t('error.title'),

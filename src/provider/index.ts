@@ -1,3 +1,4 @@
+import { isOutage } from '../http/outage.js';
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
@@ -42,7 +43,12 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
   provider.proxy = true;
 
   const log = deps.logger.child({ component: 'oidc' });
-  provider.on('server_error', (ctx, error) => log.error({ err: error, path: ctx.path }, 'provider server error'));
+  provider.on('server_error', (ctx, error) => {
+    if (!isOutage(error)) return log.error({ err: error, path: ctx.path }, 'provider server error');
+    // a protocol endpoint's JSON answer becomes a 503 after the provider returns (app.ts)
+    ctx.state.outage = true;
+    log.warn({ err: error, path: ctx.path }, 'a store is unreachable');
+  });
   provider.on('backchannel.error', (_ctx, error, client) =>
     log.warn({ err: error, clientId: client.clientId }, 'back-channel logout delivery failed'));
   provider.on('grant.error', (ctx, error) => {
