@@ -80,12 +80,19 @@ export function createApp(deps: AppDeps): Koa {
       services: deps.services.map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
     });
   });
-  site.get('/health', async (ctx) => {
+  // liveness: the process answers (a restart would not help anything else)
+  site.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  // readiness: the stores answer; the admission queue is reported, never a reason to be taken
+  // out of the pool (every instance would be at once under a stampede)
+  site.get(['/readyz', '/health'], async (ctx) => {
     const checks = await deps.health();
     const ok = Object.values(checks).every(Boolean);
     ctx.status = ok ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: ok ? 'ok' : 'unavailable', checks };
+    ctx.body = { status: ok ? 'ok' : 'unavailable', checks, admission: deps.passwordWork.stats() };
   });
   app.use(site.routes());
 

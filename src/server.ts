@@ -84,7 +84,8 @@ export interface Server {
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
   };
   listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /** graceful: in-flight requests get `graceMs` (default 10 s) to finish */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** config → key-encryption key → database + migrations → Redis → keys → provider → app. */
@@ -209,10 +210,17 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         const address = httpServer.address() as AddressInfo;
         return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
       },
-      async close() {
+      /**
+       * Stops accepting, lets the requests in flight finish for up to `graceMs`, then cuts
+       * what is left; then the stores close.
+       */
+      async close(graceMs = 10_000) {
         if (httpServer) {
-          httpServer.closeAllConnections();
-          await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
+          const closed = new Promise<void>((resolve) => httpServer!.close(() => resolve()));
+          httpServer.closeIdleConnections();
+          const cut = setTimeout(() => httpServer!.closeAllConnections(), graceMs);
+          await closed;
+          clearTimeout(cut);
         }
         await outgoingMail.drain();
         await passwordWork!.idle();

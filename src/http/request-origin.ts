@@ -9,7 +9,8 @@ import { clientAddress, peerIsTrustedProxy } from './client-address.js';
  * Answered on any host: what an orchestrator calls on the container's own address, and
  * static files (they publish no URL, and the refusal page needs its stylesheet).
  */
-const answersAnyHost = (path: string) => path === '/health' || path.startsWith('/assets/');
+const PROBES = new Set(['/health', '/healthz', '/readyz']);
+const answersAnyHost = (path: string) => PROBES.has(path) || path.startsWith('/assets/');
 
 /**
  * Pins every request to the issuer's origin before anything reads it.
