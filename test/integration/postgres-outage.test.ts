@@ -1,6 +1,7 @@
 import { FormBrowser, formFields } from '../support/browser.js';
-import { authorizationUrl, redeem, refreshRequest, relyingParty, signIn, startAuthorization, type RelyingParty } from '../support/oidc.js';
+import { authorizationUrl, refreshRequest, relyingParty, signIn, startAuthorization, type RelyingParty } from '../support/oidc.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
+import { signInAgainWithinSeconds, signInWithRefreshToken, timed } from '../support/outage.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
 // A PostgreSQL cluster of this test's own, stopped and started again under a running provider.
@@ -22,19 +23,12 @@ afterAll(async () => {
   postgres?.remove();
 });
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
-}
-
 describe('PostgreSQL outage', () => {
   it('answers 503 at once while PostgreSQL is down, stays up, and carries on with every account and session when it returns', async () => {
     const person = testPerson();
     const account = await server.deps.provisioning.provision(person);
     const browser = new FormBrowser(server.url);
-    const first = await signIn(browser, rp, { username: account.username, password: person.password }, { scope: 'openid offline_access', prompt: 'consent' });
-    const tokens = await redeem(rp, first.page.url, first.start);
+    const tokens = await signInWithRefreshToken(browser, rp, { username: account.username, password: person.password });
     const newcomer = new FormBrowser(server.url);
     const loginPage = await startAuthorization(newcomer, await authorizationUrl(rp));
 
@@ -66,13 +60,7 @@ describe('PostgreSQL outage', () => {
 
     postgres.start();
 
-    let again: Awaited<ReturnType<typeof signIn>> | undefined;
-    for (let i = 0; i < 50; i++) {
-      again = await signIn(browser, rp, { username: '', password: '' });
-      if (again.page.url.includes('code=')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(again!.page.url).toContain('code=');
+    expect(await signInAgainWithinSeconds(browser, rp)).toContain('code=');
     expect((await refreshRequest(rp, tokens.refresh_token!)).status).toBe(200);
     const fresh = await signIn(new FormBrowser(server.url), rp, { username: account.username, password: person.password });
     expect(fresh.page.url).toContain('code=');

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormBrowser } from '../support/browser.js';
-import { authorizationUrl, redeem, refreshRequest, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
+import { authorizationUrl, refreshRequest, relyingParty, type RelyingParty } from '../support/oidc.js';
+import { freePort, signInAgainWithinSeconds, signInWithRefreshToken, timed } from '../support/outage.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
 // A Redis of this test's own (redis-server on loopback, with an append-only file so that
@@ -16,14 +16,6 @@ let redisPort: number;
 let redis: ChildProcess | undefined;
 let server: TestServer;
 let rp: RelyingParty;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--dir', redisDir, '--appendonly', 'yes', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,19 +46,12 @@ afterAll(async () => {
   await stopRedis();
 });
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
-}
-
 describe('Redis outage', () => {
   it('answers 503 at once while Redis is down, stays up, and carries on with every session when it returns', async () => {
     const person = testPerson();
     const account = await server.deps.provisioning.provision(person);
     const browser = new FormBrowser(server.url);
-    const first = await signIn(browser, rp, { username: account.username, password: person.password }, { scope: 'openid offline_access', prompt: 'consent' });
-    const tokens = await redeem(rp, first.page.url, first.start);
+    const tokens = await signInWithRefreshToken(browser, rp, { username: account.username, password: person.password });
 
     await stopRedis();
 
@@ -92,13 +77,7 @@ describe('Redis outage', () => {
     await startRedis();
 
     // within seconds of its return, the same browser is still signed in
-    let again: Awaited<ReturnType<typeof signIn>> | undefined;
-    for (let i = 0; i < 50; i++) {
-      again = await signIn(browser, rp, { username: '', password: '' });
-      if (again.page.url.includes('code=')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(again!.page.url).toContain('code=');
+    expect(await signInAgainWithinSeconds(browser, rp)).toContain('code=');
     const refreshed = await refreshRequest(rp, tokens.refresh_token!);
     expect(refreshed.status).toBe(200);
   });
