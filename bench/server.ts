@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     ISSUER: url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     DEMO_SEED: 'false',
+    // the load generator stands for many people on one address
+    SIGN_IN_STARTS_PER_MINUTE: process.env.SIGN_IN_STARTS_PER_MINUTE ?? '1000000',
     // production refuses to run on PostgreSQL without one; the bench's own databases take a fixed one
     KEYS_ENCRYPTION_KEY: process.env.KEYS_ENCRYPTION_KEY ?? Buffer.alloc(32, 'iam-istruzione-bench-kek').toString('base64'),
   });

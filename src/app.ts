@@ -43,6 +43,8 @@ export interface AppDeps {
   csrfSecret: string;
   /** the argon2id queue: new sign-ins are admitted through it */
   passwordWork: PasswordWorkQueue;
+  /** bounds the sign-ins one address may start (http/sign-in-starts.ts) */
+  signInStarts: Koa.Middleware;
   /** reports whether the stores answer, for /health */
   health: () => Promise<Record<string, boolean>>;
 }
@@ -128,6 +130,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(formTargetsOfClientInPlay);
   app.use(outageAnswers);
+  app.use(deps.signInStarts);
   app.use(mount(deps.provider));
   return app;
 }

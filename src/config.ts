@@ -51,6 +51,8 @@ const environmentSchema = z.object({
     .string()
     .regex(/^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/, 'must be a comma-separated list of days, e.g. 14,7,2')
     .default('14,7,2'),
+  SIGN_IN_STARTS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  MEMORY_STORE_MAX_INTERACTIONS: z.coerce.number().int().min(100).default(20_000),
   INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
   INACTIVITY_NOTICE_DAYS: z
     .string()
@@ -158,6 +160,10 @@ export interface Config {
   readonly helpdesk: { readonly phone: string; readonly url: string };
   /** days before expiry at which a reminder goes out */
   readonly passwordReminderDays: readonly number[];
+  /** sign-ins one address may start in a minute (each leaves an Interaction for 30 minutes) */
+  readonly signInStartsPerMinute: number;
+  /** most sign-ins under way the in-process store holds (no REDIS_URL); Redis is bounded by its maxmemory */
+  readonly memoryStoreMaxInteractions: number;
   /** AgID Regolamento art. 20: months without a sign-in before dormancy, notices before it, most dormancies in one day */
   readonly inactivity: { readonly months: number; readonly noticeDays: readonly number[]; readonly dailyLimit: number };
   /** cron expression (Europe/Rome) of the scheduled jobs in the provider process; 'off' for none (run `npm run jobs -- --once` from cron instead) */
@@ -207,6 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
     passwordReminderDays: Object.freeze(dayList(e.PASSWORD_REMINDER_DAYS)),
+    signInStartsPerMinute: e.SIGN_IN_STARTS_PER_MINUTE,
+    memoryStoreMaxInteractions: e.MEMORY_STORE_MAX_INTERACTIONS,
     inactivity: Object.freeze({
       months: e.INACTIVITY_MONTHS,
       noticeDays: Object.freeze(dayList(e.INACTIVITY_NOTICE_DAYS)),

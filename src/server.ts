@@ -13,7 +13,7 @@ import { SPID_LEVEL_1_POLICY, type PasswordPolicy } from './accounts/password-po
 import { createPasswordService, type PasswordService } from './accounts/passwords.js';
 import { createAccountProvisioning } from './accounts/provisioning.js';
 import { createAccountRepository } from './accounts/repository.js';
-import { createAccountAccessIndex, createAdapterFactory } from './adapters/index.js';
+import { createAccountAccessIndex, createAdapterFactory, createMemoryStore } from './adapters/index.js';
 import { createApp } from './app.js';
 import { createAuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
@@ -34,6 +34,7 @@ import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
 import { createPasswordWorkQueue, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
+import { limitSignInStarts } from './http/sign-in-starts.js';
 import { createProvider } from './provider/index.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
@@ -110,7 +111,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
     const renderPage = withSelfRegistrationFlag(createPageRenderer(config), config.selfRegistration);
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') });
-    const oidcStore = { redis, keyPrefix: `${redisKeyPrefix}oidc:` };
+    // without Redis, this server's own in-process store, holding at most so many sign-ins under way
+    const oidcStore = {
+      redis,
+      keyPrefix: `${redisKeyPrefix}oidc:`,
+      memoryStore: redis ? undefined : createMemoryStore({ maxInteractions: config.memoryStoreMaxInteractions }),
+    };
     const { provider, services } = createProvider({
       config,
       accounts,
@@ -160,6 +166,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       audit,
       csrfSecret: keys.csrfKey,
       passwordWork: work,
+      signInStarts: limitSignInStarts({ provider, perMinute: config.signInStartsPerMinute, redis, keyPrefix: `${redisKeyPrefix}limits:` }),
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),
         ...(redis ? { redis: await redis.ping().then((r) => r === 'PONG', () => false) } : {}),

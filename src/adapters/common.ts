@@ -70,3 +70,14 @@ export function alreadyConsumed(model: string): Error {
 export function notFound(model: string): Error {
   return new errors.InvalidGrant(`${LABELS[model] ?? model} not found`);
 }
+
+/**
+ * The in-process store holds as many interactions (sign-ins under way) as it may: a new
+ * one is refused, with a page that says the service is overloaded, until some expire.
+ */
+export class StoreFullError extends Error {
+  constructor(readonly model: string) {
+    super(`the in-process store holds its maximum of ${model} entries`);
+    this.name = 'StoreFullError';
+  }
+}

@@ -6,6 +6,7 @@ import {
   MAX_TTL_SECONDS,
   alreadyConsumed,
   grantOf,
+  StoreFullError,
   notFound,
   type AccountEntries,
   type StoreAdapter,
@@ -34,12 +35,20 @@ export interface MemoryStore {
   readonly accounts: Map<string, Set<string>>;
   /** grantId of a revoked grant → when the mark lapses (epoch ms) */
   readonly revokedGrants: Map<string, number>;
+  /** entries per model, for the cap */
+  readonly counts: Map<string, number>;
+  /** most Interaction entries held at once (what anonymous requests create); undefined: no cap */
+  readonly maxInteractions?: number;
   sweeper?: NodeJS.Timeout;
+  /** when the store was last swept because it was full (epoch ms) */
+  lastFullSweep?: number;
 }
 
-export function createMemoryStore(options: { now?: () => number } = {}): MemoryStore {
+export function createMemoryStore(options: { now?: () => number; maxInteractions?: number } = {}): MemoryStore {
   return {
     now: options.now ?? Date.now,
+    counts: new Map(),
+    maxInteractions: options.maxInteractions,
     entries: new Map(),
     uids: new Map(),
     userCodes: new Map(),
@@ -59,6 +68,7 @@ export function clearMemoryStore(store: MemoryStore = defaultMemoryStore): void 
   store.grants.clear();
   store.accounts.clear();
   store.revokedGrants.clear();
+  store.counts.clear();
   if (store.sweeper) {
     clearInterval(store.sweeper);
     delete store.sweeper;
@@ -95,8 +105,24 @@ function removeFromIndex(index: Map<string, Set<string>>, indexKey: string, key:
   if (members?.size === 0) index.delete(indexKey);
 }
 
+function count(store: MemoryStore, model: string, change: number): void {
+  store.counts.set(model, (store.counts.get(model) ?? 0) + change);
+}
+
+/** Whether one more Interaction fits; a full store is swept first (at most once a second). */
+function roomForInteraction(store: MemoryStore): boolean {
+  if (store.maxInteractions === undefined || (store.counts.get('Interaction') ?? 0) < store.maxInteractions) return true;
+  const now = store.now();
+  if ((store.lastFullSweep ?? 0) + 1000 <= now) {
+    store.lastFullSweep = now;
+    sweepMemoryStore(store);
+  }
+  return (store.counts.get('Interaction') ?? 0) < store.maxInteractions;
+}
+
 function removeEntry(store: MemoryStore, key: string, entry: Entry): void {
   store.entries.delete(key);
+  count(store, entry.model, -1);
   const { uid, userCode, grantId, accountId } = entry.payload;
   if (typeof uid === 'string') deleteIfPointsTo(store.uids, `${entry.model}:${uid}`, key);
   if (typeof userCode === 'string') {
@@ -172,6 +198,7 @@ export class MemoryAdapter implements StoreAdapter {
 
     const key = this.key(id);
     const previous = this.store.entries.get(key);
+    if (!previous && this.model === 'Interaction' && !roomForInteraction(this.store)) throw new StoreFullError(this.model);
     if (previous) removeEntry(this.store, key, previous);
 
     // A copy, so neither the caller nor a reader can change what is stored (as with Redis).
@@ -181,6 +208,7 @@ export class MemoryAdapter implements StoreAdapter {
       model: this.model,
     };
     this.store.entries.set(key, entry);
+    count(this.store, this.model, 1);
 
     const { uid, userCode, accountId } = payload;
     if (this.model === 'Session' && typeof uid === 'string') {

@@ -183,6 +183,7 @@ export const it = {
   'mail.inactivity.way_back_mi': 'Se l\'utenza viene disattivata non si perde nulla: per riattivarla rivolgiti al Responsabile della sicurezza della tua scuola, che ti assegnerà una password temporanea.',
 
   'error.unavailable': 'Il servizio è momentaneamente non disponibile per un problema tecnico. Riprova tra qualche istante: non è andato perso nulla.',
+  'sign_in_starts.too_many': 'Troppi accessi avviati da questa rete in poco tempo. Riprova tra {minutes} minuti.',
   'overload.message': 'Servizio momentaneamente sovraccarico: riprova tra {minutes} minuti. Chi ha già iniziato l\'accesso può completarlo.',
 
   'error.title': 'Si è verificato un problema',

@@ -1,3 +1,5 @@
+import { StoreFullError } from '../adapters/common.js';
+import { minutesOf } from '../http/admission.js';
 import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../http/outage.js';
 import type { ClaimsParameter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
@@ -11,6 +13,9 @@ import { SUPPORTED_ACR_VALUES } from './acr.js';
 import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
 import type { ProviderKeys } from './keys.js';
 import { buildInteractionPolicy } from './policy.js';
+
+/** a full in-process store empties as sign-ins under way end or expire: minutes */
+const STORE_FULL_RETRY_AFTER_SECONDS = 180;
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -135,6 +140,12 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
         ctx.status = 503;
         ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
         ctx.body = await deps.renderPage('errors/oidc', { title: t('error.title'), message: t('error.unavailable'), detail: null });
+        return;
+      }
+      if (error instanceof StoreFullError) {
+        ctx.status = 503;
+        ctx.set('Retry-After', String(STORE_FULL_RETRY_AFTER_SECONDS));
+        ctx.body = await deps.renderPage('errors/oidc', { title: t('error.title'), message: t('overload.message', { minutes: minutesOf(STORE_FULL_RETRY_AFTER_SECONDS) }), detail: null });
         return;
       }
       const expired = error instanceof errors.SessionNotFound;

@@ -1,3 +1,4 @@
+import { StoreFullError } from '../adapters/common.js';
 import { isOutage } from '../http/outage.js';
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -44,6 +45,10 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
 
   const log = deps.logger.child({ component: 'oidc' });
   provider.on('server_error', (ctx, error) => {
+    if (error instanceof StoreFullError) {
+      ctx.state.outage = true;
+      return log.warn({ path: ctx.path }, 'the in-process store is full: new sign-ins refused until some end');
+    }
     if (!isOutage(error)) return log.error({ err: error, path: ctx.path }, 'provider server error');
     // a protocol endpoint's JSON answer becomes a 503 after the provider returns (app.ts)
     ctx.state.outage = true;
