@@ -13,6 +13,7 @@ import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { shedNewWork, type PasswordWorkQueue } from './http/admission.js';
 import { createCsrf } from './http/csrf.js';
+import type { Metrics } from './http/metrics.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './http/outage.js';
 import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
@@ -27,7 +28,7 @@ import type { RecoveryService } from './recovery/service.js';
 import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer'>;
+  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken'>;
   provider: Provider;
   services: ServiceDefinition[];
   accounts: AccountRepository;
@@ -43,6 +44,7 @@ export interface AppDeps {
   csrfSecret: string;
   /** the argon2id queue: new sign-ins are admitted through it */
   passwordWork: PasswordWorkQueue;
+  metrics: Metrics;
   /** bounds the sign-ins one address may start (http/sign-in-starts.ts) */
   signInStarts: Koa.Middleware;
   /** reports whether the stores answer, for /health */
@@ -59,9 +61,12 @@ export function createApp(deps: AppDeps): Koa {
   const csrf = createCsrf({ secret: deps.csrfSecret, secure });
 
   app.use(requestLog(deps.logger));
+  app.use(deps.metrics.timing());
   app.use(securityHeaders({ hsts: secure }));
   app.use(errorPages({ renderPage: deps.renderPage, logger: deps.logger }));
   app.use(pinRequestOrigin({ issuer: deps.config.issuer, proxy: deps.config.proxy, logger: deps.logger, audit: deps.audit }));
+  // in production only with a token: the figures are for the operator
+  if (deps.config.metricsToken || deps.config.env !== 'production') app.use(deps.metrics.endpoint(deps.config.metricsToken));
 
   app.use(shedNewWork(deps.passwordWork, [
     // a browser with an SSO session signs in without a password
@@ -115,7 +120,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());
@@ -140,6 +145,7 @@ const outageAnswers: Koa.Middleware = async (ctx, next) => {
   await next();
   if (!ctx.state.outage || ctx.status !== 500) return;
   ctx.status = 503;
+  ctx.state.unavailable ??= 'outage';
   ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   ctx.body = { error: 'temporarily_unavailable', error_description: 'a store of the provider is unreachable; retry shortly' };
 };

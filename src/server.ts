@@ -34,6 +34,7 @@ import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
 import { createPasswordWorkQueue, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
+import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
 import { createProvider } from './provider/index.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
@@ -128,6 +129,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       audit,
       services: options.services,
     });
+    const metrics = createMetrics(work);
+    provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? '')));
     const revokeAccess = createAccountAccessRevocation({ provider, index: createAccountAccessIndex(oidcStore), logger });
     const renderMail = createMailRenderer(config);
     const outgoingMail = createOutgoingMailQueue({ mailer, render: renderMail, logger });
@@ -166,6 +169,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       audit,
       csrfSecret: keys.csrfKey,
       passwordWork: work,
+      metrics,
       signInStarts: limitSignInStarts({ provider, perMinute: config.signInStartsPerMinute, redis, keyPrefix: `${redisKeyPrefix}limits:` }),
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),

@@ -154,6 +154,7 @@ export function shedNewWork(work: PasswordWorkQueue, routes: readonly NewWorkRou
     const admission = work.admit();
     if (admission.admitted) return next();
     ctx.set('Retry-After', String(admission.retryAfterSeconds));
+    ctx.state.unavailable = 'overload';
     if (ctx.accepts('html', 'json') === 'json') {
       ctx.status = 503;
       ctx.body = { error: 'temporarily_unavailable', error_description: t('overload.message', { minutes: minutesOf(admission.retryAfterSeconds) }) };

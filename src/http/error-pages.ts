@@ -32,6 +32,7 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
       if (retryAfter) ctx.set('Retry-After', String(retryAfter));
       let reference: string | undefined;
       if (status === 503) {
+        ctx.state.unavailable ??= isOutage(error) ? 'outage' : 'overload';
         deps.logger.warn({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'a store is unreachable');
       } else if (status >= 500) {
         reference = (ctx.state.requestId as string | undefined) ?? randomUUID();

@@ -9,7 +9,7 @@ import { clientAddress, peerIsTrustedProxy } from './client-address.js';
  * Answered on any host: what an orchestrator calls on the container's own address, and
  * static files (they publish no URL, and the refusal page needs its stylesheet).
  */
-const PROBES = new Set(['/health', '/healthz', '/readyz']);
+const PROBES = new Set(['/health', '/healthz', '/readyz', '/metrics']);
 const answersAnyHost = (path: string) => PROBES.has(path) || path.startsWith('/assets/');
 
 /**

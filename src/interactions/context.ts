@@ -1,4 +1,5 @@
 import type { PasswordWorkQueue } from '../http/admission.js';
+import type { Metrics } from '../http/metrics.js';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
@@ -15,6 +16,7 @@ export interface InteractionDeps {
   passwords: PasswordService;
   renderPage: RenderPage;
   passwordWork: PasswordWorkQueue;
+  metrics: Pick<Metrics, 'signIn'>;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

@@ -47,6 +47,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
   provider.on('server_error', (ctx, error) => {
     if (error instanceof StoreFullError) {
       ctx.state.outage = true;
+      ctx.state.unavailable = 'store_full';
       return log.warn({ path: ctx.path }, 'the in-process store is full: new sign-ins refused until some end');
     }
     if (!isOutage(error)) return log.error({ err: error, path: ctx.path }, 'provider server error');

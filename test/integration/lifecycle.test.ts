@@ -1,5 +1,5 @@
 import { FormBrowser, formFields } from '../support/browser.js';
-import { authorizationUrl, relyingParty, startAuthorization } from '../support/oidc.js';
+import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization } from '../support/oidc.js';
 import { startTestServer, testPerson, testService } from '../support/server.js';
 
 describe('probes and shutdown', () => {
@@ -16,6 +16,53 @@ describe('probes and shutdown', () => {
       expect(ready.headers.get('cache-control')).toBe('no-store');
     } finally {
       await server.close();
+    }
+  });
+
+  it('publishes the operator\'s figures at /metrics: sign-ins, tokens, latency per route, the password work queue', async () => {
+    const server = await startTestServer({ services: [testService({ id: 'servizio-metriche' })] });
+    try {
+      const rp = await relyingParty(server.url, server.services[0]!);
+      const person = testPerson();
+      const account = await server.deps.provisioning.provision(person);
+      await signIn(new FormBrowser(server.url), rp, { username: account.username, password: 'Sbagliata-Password-9' });
+      const { start, page } = await signIn(new FormBrowser(server.url), rp, { username: account.username, password: person.password });
+      await redeem(rp, page.url, start);
+
+      const response = await fetch(`${server.url}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      const text = await response.text();
+      expect(text).toMatch(/^iam_sign_ins_total\{outcome="success"\} 1$/m);
+      expect(text).toMatch(/^iam_sign_ins_total\{outcome="failure"\} 1$/m);
+      expect(text).toMatch(/^iam_tokens_issued_total\{grant_type="authorization_code"\} 1$/m);
+      expect(text).toMatch(/^iam_http_request_duration_seconds_count\{route="discovery",method="GET",status="2xx"\} \d+$/m);
+      expect(text).toMatch(/^iam_http_request_duration_seconds_count\{route="\/interaction\/:uid\/login",method="POST",status="[234]xx"\} \d+$/m);
+      expect(text).toMatch(/^iam_password_work_waiting 0$/m);
+      expect(text).toMatch(/^iam_event_loop_delay_seconds [\d.e-]+$/m);
+      expect(text).toContain('iam_process_resident_memory_bytes');
+      // nothing a client typed becomes a label
+      expect(text).not.toContain(account.username);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps /metrics for the operator in production: absent without a token, behind the bearer token with one', async () => {
+    const production = { NODE_ENV: 'production', ISSUER: 'http://localhost:1', DEMO_SEED: 'false' };
+    const services = [testService({ id: 'servizio-prod' })];
+    const closed = await startTestServer({ services, env: { ...production } });
+    const guarded = await startTestServer({ services, env: { ...production, METRICS_TOKEN: 'token-di-prova-0123456789' } });
+    try {
+      const local = (server: typeof closed, path: string, headers: Record<string, string> = {}) =>
+        fetch(`${server.url}${path}`, { headers: { host: 'localhost:1', ...headers } });
+      expect((await local(closed, '/metrics')).status).toBe(404);
+      expect((await local(guarded, '/metrics')).status).toBe(401);
+      expect((await local(guarded, '/metrics', { authorization: 'Bearer sbagliato' })).status).toBe(401);
+      expect((await local(guarded, '/metrics', { authorization: 'Bearer token-di-prova-0123456789' })).status).toBe(200);
+    } finally {
+      await closed.close();
+      await guarded.close();
     }
   });
 

@@ -54,6 +54,8 @@ export async function submitLogin(deps: InteractionDeps, ctx: Context, current: 
   // a new sign-in is admitted before any argon2 work is spent on it (issue 13)
   const admission = deps.passwordWork.admit();
   if (!admission.admitted) {
+    deps.metrics.signIn('shed');
+    ctx.state.unavailable = 'overload';
     ctx.set('Retry-After', String(admission.retryAfterSeconds));
     return showLogin(deps, ctx, current, {
       username,
@@ -68,6 +70,7 @@ export async function submitLogin(deps: InteractionDeps, ctx: Context, current: 
     userAgent: ctx.get('user-agent'),
     clientId: current.service.id,
   });
+  deps.metrics.signIn(outcome.ok ? 'success' : outcome.reason === 'throttled' ? 'throttled' : 'failure');
   if (!outcome.ok && outcome.reason === 'throttled') {
     ctx.set('Retry-After', String(outcome.retryAfterSeconds));
     return showLogin(deps, ctx, current, {
