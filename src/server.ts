@@ -218,6 +218,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         httpServer.headersTimeout = 20_000;
         httpServer.requestTimeout = 30_000;
         await once(httpServer, 'listening');
+        // from here on: the start-up's own work (migrations on PGlite) is not overload
+        work.watchEventLoop();
         const address = httpServer.address() as AddressInfo;
         return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
       },

@@ -66,17 +66,24 @@ export function createPasswordWorkQueue(limits: AdmissionLimits = DEFAULT_ADMISS
   let meanMs = FIRST_GUESS_MS;
 
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
   let eventLoopDelayMs = 0;
-  // seconds in a row whose mean delay passed the bound: one long pause (a migration on
-  // PGlite, a GC) fills one second at most, a lasting overload fills them all
+  // seconds in a row whose mean delay passed the bound: one long pause (a GC) fills one
+  // second at most, a lasting overload fills them all
   let laggingSeconds = 0;
-  const sampler = setInterval(() => {
-    eventLoopDelayMs = loop.count > 0 ? loop.mean / 1e6 : 0;
-    laggingSeconds = eventLoopDelayMs > limits.maxEventLoopDelayMs ? laggingSeconds + 1 : 0;
+  let sampler: NodeJS.Timeout | undefined;
+
+  /** Starts watching the event loop; the server calls it once listening, after its start-up work. */
+  function watchEventLoop(): void {
+    if (sampler) return;
     loop.reset();
-  }, 1000);
-  sampler.unref();
+    loop.enable();
+    sampler = setInterval(() => {
+      eventLoopDelayMs = loop.count > 0 ? loop.mean / 1e6 : 0;
+      laggingSeconds = eventLoopDelayMs > limits.maxEventLoopDelayMs ? laggingSeconds + 1 : 0;
+      loop.reset();
+    }, 1000);
+    sampler.unref();
+  }
 
   const expectedWaitMs = () => ((queue.size + queue.pending) / limits.concurrency) * meanMs;
 
@@ -124,6 +131,8 @@ export function createPasswordWorkQueue(limits: AdmissionLimits = DEFAULT_ADMISS
 
     /** Resolves when no operation is queued or running. */
     idle: () => queue.onIdle(),
+
+    watchEventLoop,
 
     close(): void {
       clearInterval(sampler);

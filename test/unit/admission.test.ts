@@ -56,8 +56,21 @@ describe('password work admission', () => {
     expect(peak).toBe(2);
   });
 
+  it('does not watch the event loop before it is asked to (the start-up\'s own work is not overload)', async () => {
+    queue = createPasswordWorkQueue({ ...limits, maxEventLoopDelayMs: 50 });
+    const end = Date.now() + 2500;
+    while (Date.now() < end) {
+      const until = Date.now() + 150;
+      while (Date.now() < until) { /* busy */ }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(queue.admit()).toEqual({ admitted: true });
+    expect(queue.stats().eventLoopDelayMs).toBe(0);
+  });
+
   it('is not moved by one long pause of the event loop', async () => {
     queue = createPasswordWorkQueue({ ...limits, maxEventLoopDelayMs: 50 });
+    queue.watchEventLoop();
     await sleep(200);
     const until = Date.now() + 1500;
     while (Date.now() < until) { /* one pause, as a migration on PGlite makes */ }
@@ -70,6 +83,7 @@ describe('password work admission', () => {
 
   it('turns new work away while the event loop lags', async () => {
     queue = createPasswordWorkQueue({ ...limits, maxEventLoopDelayMs: 50 });
+    queue.watchEventLoop();
     // three seconds of an event loop busy 150 ms at a time (the lag is sampled each second)
     const end = Date.now() + 3000;
     while (Date.now() < end) {
