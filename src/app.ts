@@ -13,6 +13,7 @@ import type { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config.js';
 import { shedNewWork, type PasswordWorkQueue } from './http/admission.js';
 import { createCsrf } from './http/csrf.js';
+import { deviceCookie } from './http/device-cookie.js';
 import type { Metrics } from './http/metrics.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './http/outage.js';
 import { pinRequestOrigin } from './http/request-origin.js';
@@ -120,7 +121,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics, deviceCookie: deviceCookie(secure) },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());

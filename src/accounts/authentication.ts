@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { Account } from './account.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { LadderLock, LoginThrottle } from './login-throttle.js';
 import { TEMPORARY_PASSWORD_LIFE_MS } from './password-expiry.js';
 import type { PasswordHasher } from './password-hashing.js';
 import { brokenRules, type PasswordPolicy } from './password-policy.js';
@@ -13,6 +13,8 @@ export interface PasswordLoginRequest {
   ip: string;
   userAgent?: string;
   clientId?: string;
+  /** the id of this browser's device cookie for the typed username, when it has one */
+  device?: string;
 }
 
 export type PasswordLoginOutcome =
@@ -20,7 +22,7 @@ export type PasswordLoginOutcome =
   | { ok: false; reason: 'invalid_credentials' }
   /** the right temporary password, past its 72 hours or already used once */
   | { ok: false; reason: 'temporary_expired' | 'temporary_used' }
-  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number; /** locked until the owner follows the e-mailed unlock link */ unlockRequired: boolean };
 
 export interface PasswordAuthenticator {
   authenticate(request: PasswordLoginRequest): Promise<PasswordLoginOutcome>;
@@ -38,6 +40,8 @@ export function createPasswordAuthenticator(deps: {
   throttle: LoginThrottle;
   audit: AuditLog;
   policy: PasswordPolicy;
+  /** tells the owner of a real account that it was locked (a message after the response) */
+  notifyLock?: (account: Account, lock: LadderLock) => void;
   now?: () => Date;
 }): PasswordAuthenticator {
   const now = deps.now ?? (() => new Date());
@@ -57,19 +61,21 @@ export function createPasswordAuthenticator(deps: {
 
   return {
     async authenticate(request) {
-      const attempt = { username: request.username, ip: request.ip };
+      const attempt = { username: request.username, ip: request.ip, device: request.device };
       const auditBase = { ip: request.ip, userAgent: request.userAgent, clientId: request.clientId, action: 'login.password' };
       // the attempt's point is taken before any argon2 work, and given back only on success
       const ticket = await deps.throttle.take(attempt);
       if (!ticket.allowed) {
-        await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'refused', details: { reason: 'throttled', scope: ticket.scope } });
-        return { ok: false, reason: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
+        await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'refused', details: { reason: 'throttled', scope: ticket.scope, ...(ticket.unlockRequired ? { unlockRequired: true } : {}) } });
+        return { ok: false, reason: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds, unlockRequired: ticket.unlockRequired };
       }
 
       const found = await accounts.findCredentialsByUsername(request.username);
       if (!found) {
         await deps.hasher.verifyAgainstNothing(request.password);
         await deps.audit.record({ ...auditBase, actorKind: 'anonymous', outcome: 'failure', details: { reason: 'unknown_username' } });
+        // an unknown username climbs the same ladder: its answers give nothing away
+        if (ticket.lockIfWrong) await deps.throttle.lock(attempt);
         return { ok: false, reason: 'invalid_credentials' };
       }
 
@@ -78,9 +84,10 @@ export function createPasswordAuthenticator(deps: {
       if (!valid) {
         await deps.audit.record({ ...auditBase, actorKind: 'anonymous', subjectId: account.id, outcome: 'failure', details: { reason: 'wrong_password' } });
         if (ticket.lockIfWrong) {
-          const lockedUntil = ticket.lockIfWrong;
-          await accounts.lockUntil(account.id, lockedUntil);
-          await deps.audit.record({ ...auditBase, action: 'account.locked', actorKind: 'system', subjectId: account.id, outcome: 'success', details: { until: lockedUntil.toISOString() } });
+          // locked for browsers the account does not know; its own browsers still sign in
+          const lock = await deps.throttle.lock(attempt);
+          await deps.audit.record({ ...auditBase, action: 'account.locked', actorKind: 'system', subjectId: account.id, outcome: 'success', details: { level: lock.level, until: lock.until.toISOString() } });
+          deps.notifyLock?.(account, lock);
         }
         return { ok: false, reason: 'invalid_credentials' };
       }

@@ -164,14 +164,6 @@ export function createAccountRepository(db: Db) {
         .execute();
     },
 
-    async lockUntil(accountId: string, until: Date): Promise<void> {
-      await db
-        .updateTable('accounts')
-        .set({ locked_until: until, updated_at: new Date() })
-        .where('id', '=', accountId)
-        .execute();
-    },
-
     /** An account made active again counts as just used: its inactivity starts over. */
     async setStatus(accountId: string, status: 'active' | 'suspended'): Promise<void> {
       const now = new Date();

@@ -104,7 +104,7 @@ export interface AccountNoticesTable {
 export interface RecoveryTokensTable {
   id: Generated<string>;
   account_id: string;
-  purpose: 'password_reset';
+  purpose: 'password_reset' | 'unlock';
   /** hex SHA-256 of the token in the link */
   token_hash: string;
   created_at: CreatedAt;

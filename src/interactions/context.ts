@@ -1,4 +1,5 @@
 import type { PasswordWorkQueue } from '../http/admission.js';
+import type { DeviceCookie } from '../http/device-cookie.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -17,6 +18,7 @@ export interface InteractionDeps {
   renderPage: RenderPage;
   passwordWork: PasswordWorkQueue;
   metrics: Pick<Metrics, 'signIn'>;
+  deviceCookie: DeviceCookie;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

@@ -73,3 +73,36 @@ export function inactivityNoticeMail(person: Person, notice: { daysLeft: number;
     notes: [t(person.type === 'mi' ? 'mail.inactivity.way_back_mi' : 'mail.inactivity.way_back_standard')],
   };
 }
+
+/** The first rung of the lockout ladder: when it ends, and what to do if it was not the owner. */
+export function accountLockedMail(person: Person, lock: { until: Date; failures: number }): MailContent {
+  return {
+    subject: t('mail.account_locked.subject'),
+    greeting: greeting(person),
+    paragraphs: [
+      t('mail.account_locked.intro', { username: person.username, failures: lock.failures, until: formatDateTime(lock.until) }),
+      t('mail.account_locked.known_browsers'),
+    ],
+    notes: [t(person.type === 'mi' ? 'mail.account_locked.not_you_mi' : 'mail.account_locked.not_you_standard')],
+  };
+}
+
+/** The second rung: locked until the owner chooses a new password through this link. */
+export function accountUnlockMail(person: Person, link: { url: string; until: Date }): MailContent {
+  return {
+    subject: t('mail.account_unlock.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.account_unlock.intro', { username: person.username }), t('mail.account_locked.known_browsers')],
+    action: { label: t('mail.account_unlock.action'), url: link.url },
+    notes: [t('mail.account_unlock.validity', { until: formatDateTime(link.until) }), t('mail.password_reset.not_you')],
+  };
+}
+
+/** The second rung for an MI account: no self-service password, the officer unlocks it. */
+export function accountLockedMiMail(person: Person, lock: { until: Date }): MailContent {
+  return {
+    subject: t('mail.account_unlock.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.account_unlock.intro_mi', { username: person.username, until: formatDateTime(lock.until) }), t('mail.account_locked.known_browsers')],
+  };
+}

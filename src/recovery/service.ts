@@ -7,7 +7,8 @@ import { isMiUsername, normalizeUsername } from '../accounts/username.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
-import { passwordResetDoneMail, passwordResetMail, usernameReminderMail } from '../mail/messages.js';
+import type { LadderLock } from '../accounts/login-throttle.js';
+import { accountLockedMail, accountLockedMiMail, accountUnlockMail, passwordResetDoneMail, passwordResetMail, usernameReminderMail } from '../mail/messages.js';
 import type { OutgoingMailQueue } from '../mail/outgoing.js';
 import type { RecoveryThrottle } from './throttle.js';
 import { createRecoveryTokenRepository, hashRecoveryToken, newRecoveryToken, RECOVERY_TOKEN_PATTERN } from './tokens.js';
@@ -191,6 +192,28 @@ export function createRecoveryService(deps: {
       const to = referenceEmail(account);
       if (to) deps.mail.send(to.address, passwordResetDoneMail(account, at), { template: 'password_reset_done', requestId: from.requestId });
       return { ok: true, username: account.username };
+    },
+
+    /**
+     * The lockout ladder reached a rung (DOMAIN.md §4): the owner is told. On the first, when
+     * the lock ends; on the second, a single-use link valid as long as the lock (3 days) that
+     * sets a new password and so unlocks it. MI accounts get no link: their officer resets.
+     */
+    async sendLockNotice(account: Account, lock: LadderLock): Promise<void> {
+      const to = referenceEmail(account);
+      if (!to) return;
+      if (lock.level === 1) {
+        deps.mail.send(to.address, accountLockedMail(account, { until: lock.until, failures: 5 }), { template: 'account_locked' });
+        return;
+      }
+      if (account.type !== 'standard') {
+        deps.mail.send(to.address, accountLockedMiMail(account, lock), { template: 'account_locked_mi' });
+        return;
+      }
+      const { token, hash } = newRecoveryToken();
+      await createRecoveryTokenRepository(deps.db).insert({ accountId: account.id, hash, createdAt: now(), expiresAt: lock.until, purpose: 'unlock' });
+      const url = `${deps.issuer}/recupero/password/nuova?token=${token}`;
+      deps.mail.send(to.address, accountUnlockMail(account, { url, until: lock.until }), { template: 'account_unlock' });
     },
 
     /**

@@ -27,10 +27,10 @@ export type RecoveryTokenRepository = ReturnType<typeof createRecoveryTokenRepos
 
 export function createRecoveryTokenRepository(db: Db) {
   return {
-    async insert(row: { accountId: string; hash: string; createdAt: Date; expiresAt: Date }): Promise<string> {
+    async insert(row: { accountId: string; hash: string; createdAt: Date; expiresAt: Date; purpose?: 'password_reset' | 'unlock' }): Promise<string> {
       const { id } = await db
         .insertInto('recovery_tokens')
-        .values({ account_id: row.accountId, purpose: 'password_reset', token_hash: row.hash, created_at: row.createdAt, expires_at: row.expiresAt })
+        .values({ account_id: row.accountId, purpose: row.purpose ?? 'password_reset', token_hash: row.hash, created_at: row.createdAt, expires_at: row.expiresAt })
         .returning('id')
         .executeTakeFirstOrThrow();
       return id;
@@ -41,7 +41,6 @@ export function createRecoveryTokenRepository(db: Db) {
         .selectFrom('recovery_tokens')
         .select(['id', 'account_id', 'created_at', 'expires_at', 'used_at', 'retired_at'])
         .where('token_hash', '=', hash)
-        .where('purpose', '=', 'password_reset')
         .executeTakeFirst();
       return row && { id: row.id, accountId: row.account_id, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, retiredAt: row.retired_at };
     },

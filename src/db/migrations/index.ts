@@ -7,6 +7,7 @@ import * as m0005 from './0005_recovery.js';
 import * as m0006 from './0006_account_notices.js';
 import * as m0007 from './0007_registrations.js';
 import * as m0008 from './0008_inactivity.js';
+import * as m0009 from './0009_unlock_links.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_account_notices': m0006,
   '0007_registrations': m0007,
   '0008_inactivity': m0008,
+  '0009_unlock_links': m0009,
 };

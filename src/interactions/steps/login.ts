@@ -69,13 +69,15 @@ export async function submitLogin(deps: InteractionDeps, ctx: Context, current: 
     ip: ctx.ip,
     userAgent: ctx.get('user-agent'),
     clientId: current.service.id,
+    device: deps.deviceCookie.idFor(ctx, username),
   });
+  if (outcome.ok) deps.deviceCookie.remember(ctx, username);
   deps.metrics.signIn(outcome.ok ? 'success' : outcome.reason === 'throttled' ? 'throttled' : 'failure');
   if (!outcome.ok && outcome.reason === 'throttled') {
     ctx.set('Retry-After', String(outcome.retryAfterSeconds));
     return showLogin(deps, ctx, current, {
       username,
-      errors: { summary: [t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) })], fields: {} },
+      errors: { summary: [outcome.unlockRequired ? t('login.locked_unlock') : t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) })], fields: {} },
     }, 429);
   }
   if (!outcome.ok && (outcome.reason === 'temporary_expired' || outcome.reason === 'temporary_used')) {
