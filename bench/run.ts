@@ -28,6 +28,7 @@ import { SPID_LEVEL_1_POLICY } from '../src/accounts/password-policy.js';
 import { argon2Counts, argon2Delta, type Argon2Counts } from './argon2-count.js';
 import { cpuSeconds, machineCpu, processesCpu, threadSplit } from './cpu.js';
 import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_PASSWORD, BENCH_REDIRECT_URI, READY_PREFIX, type ForcedChangeSetup, type ReadyMessage } from './shared.js';
+import { residentBytes, runStampede, type StampedeResult } from './stampede.js';
 import { FORCED_CHANGE_STEPS, freshAccount, percentile, runSignIns, signInOnce, STEPS, type BrowserAccount, type SignInResult, type SignInTarget, type Step } from './signin.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +48,18 @@ const SETTINGS = {
   connections: Math.round(numberFromEnv('BENCH_CONNECTIONS', 10)),
   browsers: Math.round(numberFromEnv('BENCH_BROWSERS', 4 * CORES)),
   output: resolve(ROOT, process.env.BENCH_OUTPUT ?? 'docs/benchmarks.md'),
+  /** the stampede: how long, and how many times the measured sign-in rate is offered */
+  stampedeSeconds: numberFromEnv('BENCH_STAMPEDE_SECONDS', 60),
+  stampedeFactor: numberFromEnv('BENCH_STAMPEDE_FACTOR', 10),
+};
+
+/** Issue 13's bounds for the stampede. */
+const STAMPEDE_TARGETS = {
+  maxRequestMs: 2000,
+  admittedP99Ms: 1500,
+  completedShare: 0.8,
+  discoveryP99Ms: 50,
+  peakRssMiB: { embedded: 512, servers: 256 },
 };
 
 const TARGETS = { tokenRatio: 0.7, signInRatio: 0.6 };
@@ -393,6 +406,7 @@ interface Report {
   http: HttpMeasurement[];
   signIn: SignInMeasurement;
   forcedChange: SignInMeasurement;
+  stampede: StampedeResult & { rssBeforeBytes: number; discoveryLatencies: number[]; discoveryFailures: number };
   argon2: Argon2Ceiling;
   tokenRatio: number;
   signInRatio: number;
@@ -622,6 +636,8 @@ function renderReport(r: Report): string {
     '',
     ...forcedChangeSection(r, argonCpuMs),
     '',
+    ...stampedeSection(r),
+    '',
     '## How to rerun',
     '',
     '```sh',
@@ -638,7 +654,52 @@ function renderReport(r: Report): string {
   return lines.join('\n');
 }
 
+/** The stampede against issue 13's bounds. */
+function stampedeSection(r: Report): string[] {
+  const m = r.stampede;
+  const embedded = (r.ours.database ?? '').startsWith('PGlite');
+  const rssBound = embedded ? STAMPEDE_TARGETS.peakRssMiB.embedded : STAMPEDE_TARGETS.peakRssMiB.servers;
+  const fiveHundreds = Object.entries(m.statuses).filter(([code]) => code.startsWith('5') && code !== '503').reduce((n, [, k]) => n + k, 0);
+  const slowest = Math.max(0, ...m.requestLatencies);
+  const admittedP99 = percentile(m.completedLatencies, 99);
+  const share = m.completedPerSecond / r.signIn.perSecond;
+  const discoveryP99 = percentile(m.discoveryLatencies, 99);
+  const peakMiB = m.peakRssBytes / 2 ** 20;
+  const check = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  return [
+    '## Stampede',
+    '',
+    `For ${m.seconds} s, ${m.offeredPerSecond} new sign-ins per second were offered (${SETTINGS.stampedeFactor} × the ${fmt(r.signIn.perSecond, 1)}/s measured above), open loop`,
+    '(each starts on time whatever happened to the others), each in a fresh cookie jar; a probe in a process of its own read discovery every 50 ms;',
+    "the server's resident memory was read every 250 ms (bench/stampede.ts). Admission control (src/http/admission.ts) turns",
+    'new sign-ins away with 503 once the password work queued would keep them waiting more than a second.',
+    '',
+    `Offered ${m.offered}: completed ${m.completed} (${fmt(m.completedPerSecond, 1)}/s), shed with 503 ${m.shed}, failed otherwise ${m.failed}` +
+      `${m.failed ? ` (${Object.entries(m.failures).map(([k, n]) => `${k}×${n}`).join(', ')})` : ''}. Statuses: ${statusList(m.statuses)}.` +
+      ` Resident memory ${fmt(r.stampede.rssBeforeBytes / 2 ** 20)} MiB before, ${fmt(peakMiB)} MiB at the peak, ${fmt(m.rssAfterBytes / 2 ** 20)} MiB two seconds after.`,
+    '',
+    '| Bound (issue 13) | Measured | Verdict |',
+    '| --- | ---: | --- |',
+    `| no 5xx but 503 | ${fiveHundreds} | **${check(fiveHundreds === 0)}** |`,
+    `| every request answered within ${STAMPEDE_TARGETS.maxRequestMs} ms | slowest ${fmt(slowest)} ms (p99 ${fmt(percentile(m.requestLatencies, 99))} ms) | **${check(slowest <= STAMPEDE_TARGETS.maxRequestMs)}** |`,
+    `| admitted sign-ins p99 under ${STAMPEDE_TARGETS.admittedP99Ms} ms | ${fmt(admittedP99)} ms | **${check(admittedP99 < STAMPEDE_TARGETS.admittedP99Ms)}** |`,
+    `| sign-ins completed/s ≥ ${pct(STAMPEDE_TARGETS.completedShare)} of the unloaded rate | ${pct(share)} | **${check(share >= STAMPEDE_TARGETS.completedShare)}** |`,
+    `| discovery p99 under ${STAMPEDE_TARGETS.discoveryP99Ms} ms during the wave (${m.discoveryLatencies.length} reads, ${m.discoveryFailures} failed) | ${fmt(discoveryP99, 1)} ms | **${check(discoveryP99 < STAMPEDE_TARGETS.discoveryP99Ms && m.discoveryFailures === 0)}** |`,
+    `| peak resident memory under ${rssBound} MiB (${embedded ? 'embedded default' : 'PostgreSQL + Redis'}) | ${fmt(peakMiB)} MiB | **${check(peakMiB < rssBound)}** |`,
+    '',
+    'The load generator runs on the same machine and competes with the server for its cores.',
+  ];
+}
+
 // ---------------------------------------------------------------- main
+
+function logStampede(m: Report['stampede']): void {
+  console.log(
+    `bench: stampede: ${m.offered} offered, ${m.completed} completed (${fmt(m.completedPerSecond, 1)}/s), ${m.shed} shed, ${m.failed} failed; ` +
+      `slowest request ${fmt(Math.max(0, ...m.requestLatencies))} ms; admitted p99 ${fmt(percentile(m.completedLatencies, 99))} ms; ` +
+      `discovery p99 ${fmt(percentile(m.discoveryLatencies, 99), 1)} ms; peak RSS ${fmt(m.peakRssBytes / 2 ** 20)} MiB`,
+  );
+}
 
 function logSignIns(what: string, m: SignInMeasurement): void {
   console.log(
@@ -700,6 +761,16 @@ async function main(): Promise<number> {
     const signIn = await measureSignIns(ours, target(ours.ready));
     logSignIns('sign-ins', signIn);
 
+    const offered = Math.max(1, Math.round(signIn.perSecond * SETTINGS.stampedeFactor));
+    console.log(`bench: stampede: ${offered} sign-ins/s offered (${SETTINGS.stampedeFactor} × the measured rate) for ${SETTINGS.stampedeSeconds} s…`);
+    const rssBeforeBytes = residentBytes(oursPid);
+    const [wave, discovery] = await Promise.all([
+      runStampede(target(ours.ready), { offeredPerSecond: offered, seconds: SETTINGS.stampedeSeconds, serverPid: oursPid }),
+      runJsonChild<{ latencies: number[]; failures: number }>('bench/discovery-probe.ts', [ours.ready.url, String(SETTINGS.stampedeSeconds)], SETTINGS.stampedeSeconds + 60),
+    ]);
+    const stampede = { ...wave, rssBeforeBytes, discoveryLatencies: discovery.latencies, discoveryFailures: discovery.failures };
+    logStampede(stampede);
+
     // the forced-change server starts once the others are gone, and the argon2 measurement
     // once it is gone too: each has the machine to itself
     await stopAll();
@@ -729,6 +800,7 @@ async function main(): Promise<number> {
       http,
       signIn,
       forcedChange,
+      stampede,
       argon2,
       tokenRatio,
       signInRatio,

@@ -80,7 +80,7 @@ export interface SignInResult {
   loginStatuses: Record<string, number>;
 }
 
-class StepError extends Error {
+export class StepError extends Error {
   constructor(readonly step: Step, readonly what: string) {
     super(`${step}: ${what}`);
   }
@@ -111,9 +111,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 /** The driver's clock and the server's agree (one machine); this covers rounding and the server's own delay. */
 const EXPIRY_MARGIN_MS = 100;
 
-function send(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function send(url: URL, method: string, headers: Record<string, string>, body?: string, via: http.Agent = agent): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers, agent }, (res) => {
+    const req = http.request(url, { method, headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers, agent: via }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -154,11 +154,18 @@ export function freshAccount(username: string, password: string): BrowserAccount
   return { username, password, changes: 0, attempts: 0, expiredAfter: 0 };
 }
 
+/** What a caller may watch of each request of a sign-in, and the connections it goes through. */
+export interface SignInOptions {
+  observe?: (step: Step, ms: number, status: number) => void;
+  agent?: http.Agent;
+}
+
 /** One whole sign-in; returns the time of each step. */
 export async function signInOnce(
   target: SignInTarget,
   loginStatuses: Record<string, number>,
   account: BrowserAccount = freshAccount(target.username, target.password),
+  options: SignInOptions = {},
 ): Promise<Partial<Record<Step, number>>> {
   const jar = new Jar();
   const times: Partial<Record<Step, number>> = {};
@@ -173,8 +180,9 @@ export async function signInOnce(
     if (cookie) headers.cookie = cookie;
     const t0 = performance.now();
     try {
-      const response = await send(new URL(url, target.url), init.method ?? 'GET', headers, init.body);
+      const response = await send(new URL(url, target.url), init.method ?? 'GET', headers, init.body, options.agent);
       times[step] = performance.now() - t0;
+      options.observe?.(step, times[step]!, response.status);
       jar.take(response.headers['set-cookie']);
       return { status: response.status, location: response.headers.location ?? null, body: response.body };
     } catch (error) {

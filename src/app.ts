@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Koa {
     { method: 'GET', path: /^\/auth$/, unlessCookie: 'iam_session' },
     { method: 'POST', path: /^\/registrazione\/password$/ },
     { method: 'POST', path: /^\/recupero\/password\/nuova$/ },
-  ]));
+  ], (minutes) => deps.renderPage('errors/error', { title: t('error.title'), message: t('overload.message', { minutes }), reference: null })));
 
   const assets = { maxage: 24 * 60 * 60 * 1000, gzip: false, brotli: false };
   app.use(mount('/assets/bootstrap-italia', serve(join(deps.config.rootDir, 'node_modules/bootstrap-italia/dist'), assets)));

@@ -51,6 +51,7 @@ const environmentSchema = z.object({
     .string()
     .regex(/^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/, 'must be a comma-separated list of days, e.g. 14,7,2')
     .default('14,7,2'),
+  PASSWORD_WORK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SIGN_IN_STARTS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   MEMORY_STORE_MAX_INTERACTIONS: z.coerce.number().int().min(100).default(20_000),
@@ -161,6 +162,8 @@ export interface Config {
   readonly helpdesk: { readonly phone: string; readonly url: string };
   /** days before expiry at which a reminder goes out */
   readonly passwordReminderDays: readonly number[];
+  /** argon2id operations at once (admission control); default from the machine's cores */
+  readonly passwordWorkConcurrency?: number;
   /** bearer token for GET /metrics; without one /metrics is open outside production and absent in production */
   readonly metricsToken?: string;
   /** sign-ins one address may start in a minute (each leaves an Interaction for 30 minutes) */
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
     passwordReminderDays: Object.freeze(dayList(e.PASSWORD_REMINDER_DAYS)),
+    passwordWorkConcurrency: e.PASSWORD_WORK_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,
     signInStartsPerMinute: e.SIGN_IN_STARTS_PER_MINUTE,
     memoryStoreMaxInteractions: e.MEMORY_STORE_MAX_INTERACTIONS,

@@ -34,7 +34,7 @@ import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import type { ServiceDefinition } from './provider/clients.js';
-import { createPasswordWorkQueue, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
+import { createPasswordWorkQueue, DEFAULT_ADMISSION, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
 import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
 import { createProvider } from './provider/index.js';
@@ -103,7 +103,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
-    passwordWork = createPasswordWorkQueue(options.admission);
+    passwordWork = createPasswordWorkQueue(
+      options.admission ?? { ...DEFAULT_ADMISSION, ...(config.passwordWorkConcurrency ? { concurrency: config.passwordWorkConcurrency } : {}) },
+    );
     const work = passwordWork;
     const hasher = createPasswordHasher(options.argon2, work.run);
     const redisKeyPrefix = options.redisKeyPrefix ?? 'iam:';

@@ -1,9 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { pglitePool } from './pglite-pool.js';
+import { pgliteStartParams } from './pglite-settings.js';
 
 export type Db = Kysely<Database>;
 
@@ -35,11 +39,32 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const dir = options.pgliteDir ?? 'memory://';
-  if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
+  if (!dir.startsWith('memory://')) {
+    mkdirSync(dir, { recursive: true });
+    await initPgliteApart(dir);
+  }
   // DATE stays a 'YYYY-MM-DD' string here too (OID 1082).
-  const pglite = new PGlite(dir, { parsers: { 1082: (value: string) => value } });
+  const pglite = new PGlite(dir, { parsers: { 1082: (value: string) => value }, startParams: pgliteStartParams() });
   await pglite.waitReady;
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
+}
+
+/**
+ * A data directory not yet created is created by a child process (db/pglite-initdb.ts):
+ * initdb grows the WebAssembly memory by about 450 MB that the serving process would never
+ * give back. If the child cannot run (an unusual runtime), PGlite creates it in-process.
+ */
+async function initPgliteApart(dir: string): Promise<void> {
+  if (existsSync(join(dir, 'PG_VERSION'))) return;
+  const compiled = fileURLToPath(new URL('./pglite-initdb.js', import.meta.url));
+  const script = existsSync(compiled) ? compiled : compiled.replace(/\.js$/, '.ts');
+  // the TypeScript source runs only under a loader that can (tsx); elsewhere (jest) in-process
+  if (!existsSync(script) || (script.endsWith('.ts') && !process.execArgv.some((arg) => arg.includes('tsx')))) return;
+  const child = spawn(process.execPath, [...process.execArgv, script, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`creating the embedded database in ${dir} failed: ${stderr.trim().split('\n').at(-1) ?? `exit ${code}`}`);
 }
 
 export function pgliteDirectory(dataDir: string): string {

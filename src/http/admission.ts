@@ -4,7 +4,6 @@ import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Koa from 'koa';
 import PQueue from 'p-queue';
-import { DomainError } from '../errors.js';
 import { t } from '../i18n/index.js';
 
 export interface AdmissionLimits {
@@ -18,9 +17,14 @@ export interface AdmissionLimits {
   retryAfterSeconds: readonly [number, number];
 }
 
-/** One core for each argon2id operation, and never the whole libuv pool (4 threads): fs, DNS and zlib need it too. */
+/**
+ * One core for each argon2id operation but one, kept for the event loop (JavaScript, PGlite,
+ * TLS): with every core hashing, discovery and refreshes wait seconds under a stampede
+ * (docs/benchmarks.md); and never the whole libuv pool, which files, DNS and zlib need too.
+ */
+const libuvThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 export const DEFAULT_ADMISSION: AdmissionLimits = {
-  concurrency: Math.max(1, Math.min(availableParallelism(), 3)),
+  concurrency: Math.max(1, Math.min(availableParallelism() - 1, libuvThreads - 1)),
   maxWaitMs: 1000,
   maxEventLoopDelayMs: 200,
   retryAfterSeconds: [120, 300],
@@ -154,22 +158,31 @@ export interface NewWorkRoute {
 /**
  * Turns new sign-ins away, with an Italian page, 503 and a Retry-After (a JSON error for a
  * client that asks for JSON), while the password work queue or the event loop is past its
- * bound. The login form does the same in its own step, keeping the username typed.
+ * bound. The login form does the same in its own step, keeping the username typed. The
+ * page is rendered once per wait announced: under a stampede most requests end here, and
+ * each must cost next to nothing.
  */
-export function shedNewWork(work: PasswordWorkQueue, routes: readonly NewWorkRoute[]): Koa.Middleware {
+export function shedNewWork(work: PasswordWorkQueue, routes: readonly NewWorkRoute[], renderPage: (minutes: number) => Promise<string>): Koa.Middleware {
+  const pages = new Map<number, Promise<string>>();
+  const page = (minutes: number) => {
+    if (!pages.has(minutes)) pages.set(minutes, renderPage(minutes));
+    return pages.get(minutes)!;
+  };
   return async (ctx, next) => {
     const route = routes.find((r) => r.method === ctx.method && r.path.test(ctx.path));
     if (!route || (route.unlessCookie && ctx.cookies.get(route.unlessCookie))) return next();
     const admission = work.admit();
     if (admission.admitted) return next();
+    const minutes = minutesOf(admission.retryAfterSeconds);
+    ctx.status = 503;
     ctx.set('Retry-After', String(admission.retryAfterSeconds));
     ctx.state.unavailable = 'overload';
     if (ctx.accepts('html', 'json') === 'json') {
-      ctx.status = 503;
-      ctx.body = { error: 'temporarily_unavailable', error_description: t('overload.message', { minutes: minutesOf(admission.retryAfterSeconds) }) };
+      ctx.body = { error: 'temporarily_unavailable', error_description: t('overload.message', { minutes }) };
       return;
     }
-    throw new DomainError('overload.message', { status: 503, vars: { minutes: minutesOf(admission.retryAfterSeconds) }, retryAfterSeconds: admission.retryAfterSeconds });
+    ctx.type = 'html';
+    ctx.body = await page(minutes);
   };
 }
 
