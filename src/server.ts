@@ -17,6 +17,7 @@ import { createAccountRepository } from './accounts/repository.js';
 import { createAccountAccessIndex, createAdapterFactory, createMemoryStore } from './adapters/index.js';
 import { createApp } from './app.js';
 import { createAuditLog } from './audit/audit-log.js';
+import { auditChainHeads } from './audit/verify.js';
 import type { Config } from './config.js';
 import { createDatabase, pgliteDirectory, type Db } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -210,6 +211,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
             name: 'inactivity',
             run: createInactivityJob({ db, mailer, render: renderMail, audit, logger, policy: config.inactivity, revokeAccess }).run,
           },
+          // the audit chains' heads in the log, a copy of them outside the database
+          { name: 'audit-chain-heads', run: () => auditChainHeads(db) },
           // abandoned registrations (also cleared whenever an attempt starts)
           { name: 'registration-cleanup', run: () => registration.deleteExpired() },
         ],

@@ -80,6 +80,17 @@ export interface AuditLogTable {
   user_agent: string | null;
   client_id: string | null;
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  /** src/audit/chain.ts */
+  chain: number;
+  seq: ColumnType<string, number, never>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainsTable {
+  chain: number;
+  seq: ColumnType<string, number, number>;
+  head: string;
 }
 
 export interface ProviderKeysTable {
@@ -134,6 +145,7 @@ export interface Database {
   password_history: PasswordHistoryTable;
   school_assignments: SchoolAssignmentsTable;
   audit_log: AuditLogTable;
+  audit_chains: AuditChainsTable;
   provider_keys: ProviderKeysTable;
   recovery_tokens: RecoveryTokensTable;
   account_notices: AccountNoticesTable;

@@ -6,7 +6,7 @@ import { runJobsOnce } from './scheduler.js';
 /** `npm run jobs -- --once`: the scheduled jobs, once, for an external cron. */
 async function main(): Promise<void> {
   if (!process.argv.includes('--once')) {
-    console.error('uso: npm run jobs -- --once   (esegue una volta i lavori pianificati: promemoria di scadenza delle password, avvisi e disattivazioni per inattività, pulizia delle registrazioni abbandonate)');
+    console.error('uso: npm run jobs -- --once   (esegue una volta i lavori pianificati: promemoria di scadenza delle password, avvisi e disattivazioni per inattività, teste delle catene di audit nel log, pulizia delle registrazioni abbandonate)');
     process.exit(2);
   }
   const config = loadConfig();

@@ -8,6 +8,7 @@ import * as m0006 from './0006_account_notices.js';
 import * as m0007 from './0007_registrations.js';
 import * as m0008 from './0008_inactivity.js';
 import * as m0009 from './0009_unlock_links.js';
+import * as m0010 from './0010_audit_chain.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_registrations': m0007,
   '0008_inactivity': m0008,
   '0009_unlock_links': m0009,
+  '0010_audit_chain': m0010,
 };
