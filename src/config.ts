@@ -55,6 +55,7 @@ const environmentSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SIGN_IN_STARTS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   MEMORY_STORE_MAX_INTERACTIONS: z.coerce.number().int().min(100).default(20_000),
+  AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(240).default(24),
   INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
   INACTIVITY_NOTICE_DAYS: z
     .string()
@@ -170,6 +171,8 @@ export interface Config {
   readonly signInStartsPerMinute: number;
   /** most sign-ins under way the in-process store holds (no REDIS_URL); Redis is bounded by its maxmemory */
   readonly memoryStoreMaxInteractions: number;
+  /** months of audit entries kept; older months are dropped whole */
+  readonly auditRetentionMonths: number;
   /** AgID Regolamento art. 20: months without a sign-in before dormancy, notices before it, most dormancies in one day */
   readonly inactivity: { readonly months: number; readonly noticeDays: readonly number[]; readonly dailyLimit: number };
   /** cron expression (Europe/Rome) of the scheduled jobs in the provider process; 'off' for none (run `npm run jobs -- --once` from cron instead) */
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     signInStartsPerMinute: e.SIGN_IN_STARTS_PER_MINUTE,
     memoryStoreMaxInteractions: e.MEMORY_STORE_MAX_INTERACTIONS,
+    auditRetentionMonths: e.AUDIT_RETENTION_MONTHS,
     inactivity: Object.freeze({
       months: e.INACTIVITY_MONTHS,
       noticeDays: Object.freeze(dayList(e.INACTIVITY_NOTICE_DAYS)),

@@ -29,6 +29,7 @@ import { createRecoveryService, type RecoveryService } from './recovery/service.
 import { createRecoveryThrottle, type RecoveryLimits } from './recovery/throttle.js';
 import { createRegistrationService, createRegistrationThrottle, withSelfRegistrationFlag, type RegistrationLimits, type RegistrationService } from './registration/index.js';
 import { GATES } from './interactions/gates/index.js';
+import { createAuditPartitionJob } from './jobs/audit-partitions.js';
 import { createInactivityJob } from './jobs/inactivity.js';
 import { createPasswordReminders } from './jobs/password-reminders.js';
 import type { Job } from './jobs/scheduler.js';
@@ -211,6 +212,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
             name: 'inactivity',
             run: createInactivityJob({ db, mailer, render: renderMail, audit, logger, policy: config.inactivity, revokeAccess }).run,
           },
+          // monthly partitions of the audit log ahead, and months beyond the retention dropped
+          { name: 'audit-partitions', run: createAuditPartitionJob({ db, retentionMonths: config.auditRetentionMonths }).run },
           // the audit chains' heads in the log, a copy of them outside the database
           { name: 'audit-chain-heads', run: () => auditChainHeads(db) },
           // abandoned registrations (also cleared whenever an attempt starts)

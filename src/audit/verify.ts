@@ -12,18 +12,22 @@ export interface ChainReport {
 const PAGE = 5000;
 
 /**
- * Walks every chain from its start: each entry must follow the one before it (seq + 1),
+ * Walks every chain from its start (its first entry, or the first after the months retired
+ * beyond the retention): each entry must follow the one before it (seq + 1),
  * carry its hash as prev_hash, and hash to what it says; the last must be the chain's head.
  * A row altered, deleted or slipped in is named by chain, place and id.
  */
 export async function verifyAuditChains(db: Db): Promise<{ ok: boolean; chains: ChainReport[] }> {
   const heads = await db.selectFrom('audit_chains').selectAll().orderBy('chain').execute();
+  // months retired beyond the retention: a chain's remaining entries start after these
+  const starts = new Map((await db.selectFrom('audit_chain_starts').selectAll().execute()).map((s) => [s.chain, s]));
   const chains: ChainReport[] = [];
   for (const head of heads) {
     const report: ChainReport = { chain: head.chain, entries: 0, problems: [] };
-    let previous = genesis(head.chain);
-    let expected = 1;
-    for (let after = 0; ; ) {
+    const start = starts.get(head.chain);
+    let previous = start?.hash ?? genesis(head.chain);
+    let expected = start ? Number(start.seq) + 1 : 1;
+    for (let after = expected - 1; ; ) {
       const rows = await db.selectFrom('audit_log').selectAll().where('chain', '=', head.chain).where('seq', '>', String(after)).orderBy('seq').limit(PAGE).execute();
       for (const row of rows) {
         const seq = Number(row.seq);

@@ -87,6 +87,13 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** Where each chain's remaining entries start once older months were retired. */
+export interface AuditChainStartsTable {
+  chain: number;
+  seq: ColumnType<string, number, number>;
+  hash: string;
+}
+
 export interface AuditChainsTable {
   chain: number;
   seq: ColumnType<string, number, number>;
@@ -146,6 +153,7 @@ export interface Database {
   school_assignments: SchoolAssignmentsTable;
   audit_log: AuditLogTable;
   audit_chains: AuditChainsTable;
+  audit_chain_starts: AuditChainStartsTable;
   provider_keys: ProviderKeysTable;
   recovery_tokens: RecoveryTokensTable;
   account_notices: AccountNoticesTable;

@@ -8,6 +8,7 @@ import { createAuditLog } from '../../src/audit/audit-log.js';
 import { verifyAuditChains } from '../../src/audit/verify.js';
 import { createDatabase, type Db } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { createAuditPartitionJob } from '../../src/jobs/audit-partitions.js';
 
 // A database of this file's own: the test alters rows behind the application's back.
 const adminUrl = process.env.DATABASE_URL;
@@ -93,6 +94,49 @@ describe('the tamper-evident audit log', () => {
     expect(problems.some((p) => p.startsWith(`the chain should end at entry ${last.seq}`))).toBe(true);
     // the other chains are untouched
     expect(report.chains.filter((c) => c.chain !== busiest.chain).flatMap((c) => c.problems)).toEqual([]);
+  });
+
+  it('keeps one partition per month ahead, and retires months beyond the retention without breaking the chains', async () => {
+    const partitions = async () => (await sql<{ name: string }>`
+      select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'audit_log'::regclass order by 1`.execute(db)).rows.map((r) => r.name);
+    const month = (offset: number) => {
+      const d = new Date();
+      const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1));
+      return `audit_log_y${m.getUTCFullYear()}m${String(m.getUTCMonth() + 1).padStart(2, '0')}`;
+    };
+    // this month's entries are in this month's partition
+    const { rows } = await sql<{ partition: string }>`select distinct tableoid::regclass::text as partition from audit_log`.execute(db);
+    expect(rows.map((r) => r.partition)).toEqual([month(0)]);
+    expect(await partitions()).toEqual(expect.arrayContaining([month(0), month(1), month(2), month(3), 'audit_log_default']));
+
+    // first, mend what the previous test broke: a clean database for this one
+    await behindTheBack(sql`delete from audit_log`);
+    await sql`update audit_chains set seq = 0, head = ''`.execute(db);
+    await sql`update audit_chains set head = encode(sha256(convert_to('iam-istruzione audit chain ' || chain, 'UTF8')), 'hex')`.execute(db);
+    const log = audit();
+    for (let i = 0; i < 20; i++) await log.record({ actorKind: 'system', action: 'test.entry', outcome: 'success', details: { i } });
+    expect((await verifyAuditChains(db)).ok).toBe(true);
+
+    // 25 months later, with 24 kept: this month goes, the chains carry on from where it ended
+    const later = new Date();
+    later.setUTCMonth(later.getUTCMonth() + 25);
+    const run = await createAuditPartitionJob({ db, retentionMonths: 24, now: () => later }).run();
+    expect(run.retired).toContain(month(0));
+    expect(await partitions()).not.toContain(month(0));
+    expect(await partitions()).toEqual(expect.arrayContaining([month(25), month(28)]));
+    const starts = await db.selectFrom('audit_chain_starts').selectAll().execute();
+    expect(starts.reduce((n, s) => n + Number(s.seq), 0)).toBe(20);
+    let report = await verifyAuditChains(db);
+    expect(report.chains.flatMap((c) => c.problems)).toEqual([]);
+    expect(report.chains.reduce((n, c) => n + c.entries, 0)).toBe(0);
+
+    // new entries follow on (into the default partition here, since this month was dropped)
+    for (let i = 0; i < 5; i++) await log.record({ actorKind: 'system', action: 'test.entry', outcome: 'success', details: { i } });
+    report = await verifyAuditChains(db);
+    expect(report.chains.flatMap((c) => c.problems)).toEqual([]);
+    expect(report.chains.reduce((n, c) => n + c.entries, 0)).toBe(5);
+    // a partition cannot be emptied behind the log's back either
+    await expect(sql`truncate ${sql.table(month(1))}`.execute(db)).rejects.toThrow(/append-only/);
   });
 
   it('is checked from the command line: npm run audit -- verify', () => {

@@ -9,6 +9,7 @@ import * as m0007 from './0007_registrations.js';
 import * as m0008 from './0008_inactivity.js';
 import * as m0009 from './0009_unlock_links.js';
 import * as m0010 from './0010_audit_chain.js';
+import * as m0011 from './0011_audit_partitions.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_inactivity': m0008,
   '0009_unlock_links': m0009,
   '0010_audit_chain': m0010,
+  '0011_audit_partitions': m0011,
 };
