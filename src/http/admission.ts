@@ -69,7 +69,8 @@ export function createPasswordWorkQueue(limits: AdmissionLimits = DEFAULT_ADMISS
   const shed = { queue: 0, event_loop: 0 };
   let meanMs = FIRST_GUESS_MS;
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const RESOLUTION_MS = 10;
+  const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   let eventLoopDelayMs = 0;
   // seconds in a row whose mean delay passed the bound: one long pause (a GC) fills one
   // second at most, a lasting overload fills them all
@@ -82,7 +83,8 @@ export function createPasswordWorkQueue(limits: AdmissionLimits = DEFAULT_ADMISS
     loop.reset();
     loop.enable();
     sampler = setInterval(() => {
-      eventLoopDelayMs = loop.count > 0 ? loop.mean / 1e6 : 0;
+      // the histogram records each timer's whole interval: the delay is what exceeds the resolution
+      eventLoopDelayMs = loop.count > 0 ? Math.max(0, loop.mean / 1e6 - RESOLUTION_MS) : 0;
       laggingSeconds = eventLoopDelayMs > limits.maxEventLoopDelayMs ? laggingSeconds + 1 : 0;
       loop.reset();
     }, 1000);
