@@ -206,6 +206,11 @@ function fieldErrors(error: z.ZodError): FormErrors {
   return summarize(fields);
 }
 
+/** The service's authorization request, as the provider stored it with the interaction. */
+function authorizationQuery(params: Record<string, unknown>): string {
+  return new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
+}
+
 const REQUIRED: Record<string, MessageKey> = {
   username: 'recovery.field.username_required',
   codice_fiscale: 'recovery.field.fiscal_code_required',
@@ -229,8 +234,10 @@ function rememberInteraction(secure: boolean): Middleware {
 }
 
 /**
- * Back to the sign-in this browser started, while its interaction lives (the login page
- * shows again, for the same service); otherwise the home page.
+ * Back to the sign-in this browser started, while its interaction lives: the login page
+ * shows again, for the same service. When the sign-in had got past the password and was
+ * stopped by a gate (a dormant account), the new password ended its session, so the
+ * service's own authorization request starts again instead. Otherwise the home page.
  */
 async function wayBack(provider: Provider, ctx: Context): Promise<{ href: string; label: string; service: { name: string; logo?: string } | null }> {
   const uid = (ctx.state.recoveryReturn as string | undefined) ?? ctx.cookies.get(RETURN_COOKIE);
@@ -240,7 +247,8 @@ async function wayBack(provider: Provider, ctx: Context): Promise<{ href: string
     const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
     if (client) {
       const service = serviceFromClient(client);
-      return { href: `/interaction/${uid}`, label: t('recovery.back_to_login', { service: service.name }), service: { name: service.name, logo: service.logo } };
+      const href = interaction!.prompt.name === 'login' ? `/interaction/${uid}` : `/auth?${authorizationQuery(interaction!.params)}`;
+      return { href, label: t('recovery.back_to_login', { service: service.name }), service: { name: service.name, logo: service.logo } };
     }
   }
   return { href: '/', label: t('recovery.back_home'), service: null };

@@ -10,7 +10,7 @@ import { createMailRenderer } from '../../src/mail/templates.js';
 import { createMailer } from '../../src/mail/transport.js';
 import type { NewAccount } from '../../src/accounts/provisioning.js';
 import { FormBrowser, formFields } from '../support/browser.js';
-import { redeem, refreshRequest, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
+import { redeem, refreshRequest, relyingParty, signIn, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { messagesTo, readOutbox } from '../support/outbox.js';
 import { startTestServer, testMiUsername, testPerson, testService, type TestServer } from '../support/server.js';
 
@@ -170,13 +170,14 @@ describe('inactivity (AgID Regolamento art. 20)', () => {
     expect(wrong.page.body).toContain('Username o password non corretti');
     expect(wrong.page.body).not.toContain('disattivata');
 
-    const right = await signIn(browserAt(), rp, account);
+    const browser = browserAt();
+    const right = await signIn(browser, rp, account);
     expect(right.page.response.status).toBe(403);
     expect(right.page.body).toContain('La tua utenza è stata disattivata perché non è stata usata per molto tempo');
-    expect(right.page.body).toMatch(/href="\/recupero\/password\?interazione=[\w-]+"/);
+    const forgot = /href="(\/recupero\/password\?interazione=[\w-]+)"/.exec(right.page.body)?.[1];
+    expect(forgot).toBeDefined();
 
-    const browser = browserAt();
-    const form = await browser.follow(await browser.get('/recupero/password'));
+    const form = await browser.follow(await browser.get(forgot!));
     const sent = await submit(browser, form, /\/recupero\/password$/, { username: account.username, codice_fiscale: account.fiscalCode });
     expect(sent.body).toContain('Controlla la tua e-mail');
     await server.deps.outgoingMail.drain();
@@ -189,8 +190,14 @@ describe('inactivity (AgID Regolamento art. 20)', () => {
     expect(now.status).toBe('active');
     expect(now.last_active_at.getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(await audit(account.id, 'account.reactivated')).toEqual([{ outcome: 'success', details: { reason: 'new_password', previous: 'dormant' } }]);
-    const again = await signIn(browserAt(), rp, { username: account.username, password: 'Lavagna-Verde-7' });
-    expect(again.page.url).toContain('code=');
+    // the way back leads to the service's sign-in again: its session ended with the new password
+    const back = /<a class="btn btn-primary" href="([^"]+)">Accedi a Servizio Inattività<\/a>/.exec(done.body)?.[1];
+    expect(back).toBeDefined();
+    const login = await browser.follow(await browser.get(back!.replace(/&amp;/g, '&')));
+    expect(login.body).toContain('name="password"');
+    const signedIn = await submitLogin(browser, login, account.username, 'Lavagna-Verde-7');
+    expect(signedIn.url).toContain('code=');
+    expect((await redeem(rp, signedIn.url, right.start)).claims()?.sub).toBe(account.id);
   });
 
   it('makes no more accounts dormant in one day than the limit, whatever the number of instances', async () => {
