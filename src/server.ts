@@ -7,8 +7,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createAccountStatusService } from './accounts/account-status.js';
 import { createPasswordAuthenticator } from './accounts/authentication.js';
-import type { Account } from './accounts/account.js';
-import { createLoginThrottle, type LadderLock, type ThrottleLimits } from './accounts/login-throttle.js';
+import { createLoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
 import { createPasswordHasher, type Argon2Parameters } from './accounts/password-hashing.js';
 import { SPID_LEVEL_1_POLICY, type PasswordPolicy } from './accounts/password-policy.js';
 import { createPasswordService, type PasswordService } from './accounts/passwords.js';
@@ -113,9 +112,6 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const redisKeyPrefix = options.redisKeyPrefix ?? 'iam:';
     const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
     const passwordPolicy = options.passwordPolicy ?? SPID_LEVEL_1_POLICY;
-    // the lock notices go through the recovery service, created below with the mail queue
-    let notifyLock: (account: Account, lock: LadderLock) => void = () => undefined;
-    const authenticator = createPasswordAuthenticator({ db, hasher, throttle, audit, policy: passwordPolicy, notifyLock: (account, lock) => notifyLock(account, lock) });
     const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
     const renderPage = withSelfRegistrationFlag(createPageRenderer(config), config.selfRegistration);
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') });
@@ -152,9 +148,17 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       issuer: config.issuer,
       logger,
     });
-    notifyLock = (account, lock) => {
-      recovery.sendLockNotice(account, lock).catch((error: unknown) => logger.error({ err: error, accountId: account.id }, 'lock notice not sent'));
-    };
+    const authenticator = createPasswordAuthenticator({
+      db,
+      hasher,
+      throttle,
+      audit,
+      policy: passwordPolicy,
+      // the owner of a locked account hears of it (and, at the second rung, gets the unlock link)
+      notifyLock: (account, lock) => {
+        recovery.sendLockNotice(account, lock).catch((error: unknown) => logger.error({ err: error, accountId: account.id }, 'lock notice not sent'));
+      },
+    });
     const provisioning = createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy });
     const registration = createRegistrationService({
       db,

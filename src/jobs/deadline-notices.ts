@@ -1,6 +1,8 @@
+import type { ExpressionBuilder } from 'kysely';
 import { accountFromRow, referenceEmail, type Account } from '../accounts/account.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
+import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/transport.js';
 import type { MailContent, RenderMail } from '../mail/templates.js';
@@ -9,6 +11,16 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** How many accounts one band of one run looks at: a run's work stays bounded, the next run goes on. */
 const BATCH = 500;
+
+/** The notices an account was sent for its current deadline of this kind: a subquery, for exists(). */
+export function noticesForDeadline(eb: ExpressionBuilder<Database, 'accounts'>, kind: DeadlineKind['kind'], column: DeadlineKind['column']) {
+  return eb
+    .selectFrom('account_notices')
+    .select('account_notices.account_id')
+    .whereRef('account_notices.account_id', '=', 'accounts.id')
+    .where('account_notices.kind', '=', kind)
+    .whereRef('account_notices.due_at', '=', `accounts.${column}`);
+}
 
 export interface NoticeRun {
   /** messages sent, by days before the deadline */
@@ -58,15 +70,7 @@ export function createDeadlineNotices(deps: {
     if (previous !== undefined) query = query.where(column, '>', new Date(at.getTime() + previous * DAY_MS));
     if (deps.deadline.eligible) query = query.where(deps.deadline.eligible.column, '=', deps.deadline.eligible.equals);
     return query
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(
-          selectFrom('account_notices')
-            .select('account_notices.account_id')
-            .whereRef('account_notices.account_id', '=', 'accounts.id')
-            .where('account_notices.kind', '=', kind)
-            .whereRef('account_notices.due_at', '=', `accounts.${column}`)
-            .where('account_notices.days_before', '<=', band),
-        )))
+      .where((eb) => eb.not(eb.exists(noticesForDeadline(eb, kind, column).where('account_notices.days_before', '<=', band))))
       .orderBy(column)
       .limit(BATCH)
       .execute();

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { inactivityNoticeMail } from '../mail/messages.js';
 import type { RenderMail } from '../mail/templates.js';
 import type { Mailer } from '../mail/transport.js';
-import { createDeadlineNotices, DAY_MS } from './deadline-notices.js';
+import { createDeadlineNotices, DAY_MS, noticesForDeadline } from './deadline-notices.js';
 
 /** How many accounts one run gives a deadline: the work of a run stays bounded. */
 const SCHEDULE_BATCH = 2000;
@@ -108,14 +108,7 @@ export function createInactivityJob(deps: {
       .set({ inactivity_deadline: new Date(at.getTime() + lastBand * DAY_MS) })
       .where('status', '=', 'active')
       .where('inactivity_deadline', '<=', at)
-      .where(({ not, exists, selectFrom }) => not(exists(
-        selectFrom('account_notices')
-          .select('account_notices.account_id')
-          .whereRef('account_notices.account_id', '=', 'accounts.id')
-          .where('account_notices.kind', '=', 'inactivity')
-          .whereRef('account_notices.due_at', '=', 'accounts.inactivity_deadline')
-          .where('account_notices.days_before', '=', lastBand),
-      )))
+      .where((eb) => eb.not(eb.exists(noticesForDeadline(eb, 'inactivity', 'inactivity_deadline').where('account_notices.days_before', '=', lastBand))))
       .returning('id')
       .execute();
     return rows.length;
@@ -140,11 +133,7 @@ export function createInactivityJob(deps: {
         eb('status', '=', 'active'),
         eb('inactivity_deadline', '<=', at),
         eb.exists(
-          eb.selectFrom('account_notices')
-            .select('account_notices.account_id')
-            .whereRef('account_notices.account_id', '=', 'accounts.id')
-            .where('account_notices.kind', '=', 'inactivity')
-            .whereRef('account_notices.due_at', '=', 'accounts.inactivity_deadline')
+          noticesForDeadline(eb, 'inactivity', 'inactivity_deadline')
             .where('account_notices.days_before', '=', lastBand)
             .where('account_notices.sent_at', '<=', noticedBy),
         ),

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormBrowser } from '../support/browser.js';
 import { authorizationUrl, refreshRequest, relyingParty, type RelyingParty } from '../support/oidc.js';
-import { freePort, signInAgainWithinSeconds, signInWithRefreshToken, timed } from '../support/outage.js';
+import { signInAgainWithinSeconds, signInWithRefreshToken, timed } from '../support/outage.js';
+import { freePort } from '../support/ports.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
 // A Redis of this test's own (redis-server on loopback, with an append-only file so that

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './outage.js';
+import { freePort } from './ports.js';
 
 /**
  * A PostgreSQL cluster of a test's own, on loopback, that the test may stop and start.

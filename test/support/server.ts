@@ -1,4 +1,5 @@
 import type { AdmissionLimits } from '../../src/http/admission.js';
+import { freePort } from './ports.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -57,11 +58,7 @@ export async function startTestServer(
 }
 
 async function reservePort(): Promise<{ port: number; url: string }> {
-  const { createServer: createNetServer } = await import('node:net');
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort();
   return { port, url: `http://127.0.0.1:${port}` };
 }
 
