@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   announce({
     url,
     database: config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite (files in a temporary directory)`,
-    store: config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process memory store (src/adapters/memory.ts)',
+    store: config.redis ? 'Redis (REDIS_URL)' : 'in-process memory store (src/adapters/memory.ts)',
     username: usernames[0]!,
     usernames,
     threadpool: describeThreadpool(),

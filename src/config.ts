@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Cron } from 'croner';
 import { z } from 'zod';
 
+import type { RedisTarget } from './adapters/redis-client.js';
+
 /** The directory holding package.json, views/ and clients.json, from src/ or dist/src/. */
 export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +37,14 @@ const environmentSchema = z.object({
   PORT: z.coerce.number({ error: 'must be a port number between 0 and 65535' }).int().min(0).max(65535).default(3000),
   ISSUER: urlWithProtocols(['http:', 'https:'], 'https://iam.pubblica.istruzione.it').optional(),
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
-  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  REDIS_URL: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((url) => urlWithProtocols(['redis:', 'rediss:'], '').safeParse(url.trim()).success),
+      'must be a URL starting with redis: or rediss: (e.g. redis://127.0.0.1:6379), or with REDIS_CLUSTER=true a comma-separated list of them',
+    )
+    .optional(),
+  REDIS_CLUSTER: booleanFlag.default(false),
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:'], 'smtp://mailpit:1025').optional(),
   MAIL_FROM: z.string().min(3).default('IAM Istruzione <noreply@istruzione.it>'),
   DATA_DIR: z.string().min(1).default('data'),
@@ -148,7 +157,8 @@ export interface Config {
   /** Public URL of the provider; defaults to http://localhost:PORT. */
   readonly issuer: string;
   readonly databaseUrl?: string;
-  readonly redisUrl?: string;
+  /** Redis for the provider's short-lived entries and rate limits; absent: the in-process store */
+  readonly redis?: RedisTarget;
   readonly smtpUrl?: string;
   readonly mailFrom: string;
   /** Absolute path where the embedded defaults keep their files (PGlite, outbox). */
@@ -198,6 +208,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  if (e.REDIS_URL?.includes(',') && !e.REDIS_CLUSTER) {
+    throw new ConfigError(['REDIS_URL names several servers: set REDIS_CLUSTER=true if they are the nodes of a Redis Cluster, or give one URL']);
+  }
+  if (e.REDIS_CLUSTER && !e.REDIS_URL) throw new ConfigError(['REDIS_CLUSTER=true needs REDIS_URL: one or more nodes of the cluster']);
   const rootDir = projectRoot();
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const issuerUrl = new URL(issuer);
@@ -211,7 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     issuer,
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis: e.REDIS_URL ? { urls: Object.freeze(e.REDIS_URL.split(',').map((url) => url.trim())), cluster: e.REDIS_CLUSTER } : undefined,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     dataDir: resolve(rootDir, e.DATA_DIR),

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     `IAM Istruzione in ascolto su ${url} (issuer ${config.issuer})`,
     // requests for any other host are refused (http/request-origin.ts), so say where to go
     `  apri ${config.issuer}/ nel browser`,
-    `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redisUrl ? 'Redis' : 'in-process'}; e-mail: ${server.deps.mailer.describe()}`,
+    `  database: ${config.databaseUrl ? 'PostgreSQL' : `PGlite (${config.dataDir})`}; store: ${config.redis ? (config.redis.cluster ? 'Redis Cluster' : 'Redis') : 'in-process'}; e-mail: ${server.deps.mailer.describe()}`,
     '',
     'Servizi registrati (demo: npm run demo-rp -- <id>):',
     ...server.services.map((s) => `  - ${s.id.padEnd(20)} ${s.name}${s.demoPort ? `  → http://localhost:${s.demoPort}/` : ''}`),

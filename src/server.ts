@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
@@ -14,6 +13,7 @@ import { createPasswordService, type PasswordService } from './accounts/password
 import { createAccountProvisioning } from './accounts/provisioning.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { createAccountAccessIndex, createAdapterFactory, createMemoryStore } from './adapters/index.js';
+import { createRedisClient, type RedisClient, type RedisTarget } from './adapters/redis-client.js';
 import { createApp } from './app.js';
 import { createAuditLog } from './audit/audit-log.js';
 import { auditChainHeads } from './audit/verify.js';
@@ -68,7 +68,7 @@ export interface Server {
   app: Koa;
   provider: Provider;
   db: Db;
-  redis?: Redis;
+  redis?: RedisClient;
   services: ServiceDefinition[];
   deps: {
     accounts: ReturnType<typeof createAccountRepository>;
@@ -97,10 +97,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   const { config, logger } = options;
   const kek = await loadKeysEncryptionKey(config);
   const db = await connectDatabase(config, logger, options.pgliteDir);
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let passwordWork: PasswordWorkQueue | undefined;
   try {
-    redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+    redis = config.redis ? await connectRedis(config.redis) : undefined;
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
@@ -286,16 +286,8 @@ async function connectDatabase(config: Config, logger: Logger, pgliteDir?: strin
   }
 }
 
-async function connectRedis(url: string): Promise<Redis> {
-  // while Redis is away a command fails within about a second (the request gets 503);
-  // the client keeps reconnecting, every 200 ms to 1 s, and carries on once it is back
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-    retryStrategy: (times) => Math.min(times * 200, 1000),
-  });
+async function connectRedis(target: RedisTarget): Promise<RedisClient> {
+  const redis = createRedisClient(target);
   let lastError: Error | undefined;
   // after start-up, connection errors surface on the commands that need Redis
   redis.on('error', (error: Error) => (lastError = error));
@@ -306,7 +298,8 @@ async function connectRedis(url: string): Promise<Redis> {
   } catch (error) {
     redis.disconnect();
     const reason = (lastError ?? (error as Error)).message.replace(/\.+$/, '');
-    throw new StartupError(`cannot reach Redis at ${safeUrl(url)} (REDIS_URL): ${reason}. Check that it is running and reachable.`);
+    const where = target.urls.map(safeUrl).join(', ');
+    throw new StartupError(`cannot reach Redis${target.cluster ? ' Cluster' : ''} at ${where} (REDIS_URL): ${reason}. Check that it is running and reachable.`);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis-client.js';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import { addressGroup } from '../http/client-address.js';
 
@@ -76,7 +76,7 @@ interface Counter {
  * scheme): its attempts are counted on their own counter and never meet the username's
  * lock, so whoever guesses from elsewhere cannot keep the owner out.
  */
-export function createLoginThrottle(options: { redis?: Redis; keyPrefix?: string; limits?: ThrottleLimits } = {}): LoginThrottle {
+export function createLoginThrottle(options: { redis?: RedisClient; keyPrefix?: string; limits?: ThrottleLimits } = {}): LoginThrottle {
   const limits = { ...DEFAULT_THROTTLE_LIMITS, ...options.limits };
   const lockSeconds = limits.lockSeconds ?? DEFAULT_THROTTLE_LIMITS.lockSeconds!;
   const unlockSeconds = limits.unlockSeconds ?? DEFAULT_THROTTLE_LIMITS.unlockSeconds!;

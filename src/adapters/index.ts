@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 import type { AccountAccessIndex, StoreAdapter } from './common.js';
 import { MemoryAdapter, defaultMemoryStore, type MemoryStore } from './memory.js';
@@ -6,7 +6,7 @@ import { DEFAULT_KEY_PREFIX, RedisAdapter } from './redis.js';
 
 export interface AdapterFactoryOptions {
   /** Given: entries live in Redis. Absent: in this process's memory store. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Redis key prefix, default 'iam:oidc:'. */
   keyPrefix?: string;
   /** Memory store to use instead of the process-wide one (tests). */

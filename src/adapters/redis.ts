@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
 
 import {
@@ -11,37 +10,46 @@ import {
   type AccountEntries,
   type StoreAdapter,
 } from './common.js';
+import type { RedisClient } from './redis-client.js';
 
 export const DEFAULT_KEY_PREFIX = 'iam:oidc:';
 
-// Stores an entry with its lookups in one step. KEYS: 1 the entry, 2 the revocation mark of
-// its grant, 3 the uid lookup, 4 the user-code lookup, 5 the grant's member set, 6 the
-// account's entries; ARGV: 1 payload, 2 ttl, 3 the entry's id, 4 its `Model:id`, 5 which of
-// KEYS[2..6] apply ('1'/'0' each; unused ones repeat KEYS[1]). An entry of a revoked grant
-// is not stored: that is how a token issued by a request already under way when its grant was
-// revoked never comes to exist. The sets' TTLs are stretched to outlive their longest member
-// (TTL is -1 on a set just created, so the first member always sets it). The account's
-// entries are a sorted set scored by expiry, so members that expired or were destroyed fall
-// out on the next write instead of piling up for an account that stays active.
-const UPSERT = `
-local function uses(key) return string.sub(ARGV[5], key - 1, key - 1) == '1' end
-if uses(2) and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local ttl = tonumber(ARGV[2])
+/*
+ * Keys carry a hash tag, `{…}`: Redis Cluster places a key by its tag alone. A script may
+ * only touch keys of one slot, so every script below works within one tag: an entry's own id,
+ * or a grant's id (its Grant entry, member set and revocation mark), or an account's id.
+ * What spans tags (an entry and its grant, its lookups, its account) is a sequence of such
+ * steps, ordered so that no interleaving with a revocation leaves a live token behind.
+ */
+
+// KEYS: 1 the entry, 2 the revocation mark of the entry's own grant when the entry is a Grant
+// (same tag), else the entry again; ARGV: 1 payload, 2 ttl. 0: not stored, the grant is revoked.
+const STORE = `
+if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'payload', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ttl)
-if uses(3) then redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl) end
-if uses(4) then redis.call('SET', KEYS[4], ARGV[3], 'EX', ttl) end
-if uses(5) then
-  redis.call('SADD', KEYS[5], KEYS[1])
-  if redis.call('TTL', KEYS[5]) < ttl then redis.call('EXPIRE', KEYS[5], ttl) end
-end
-if uses(6) then
-  local now = tonumber(redis.call('TIME')[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-  redis.call('ZADD', KEYS[6], now + ttl, ARGV[4])
-  if redis.call('TTL', KEYS[6]) < ttl then redis.call('EXPIRE', KEYS[6], ttl) end
-end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// An entry joins its grant's member set unless the grant is revoked (0: the caller deletes the
+// entry it has just stored). The set's TTL is stretched to outlive its longest member (TTL is
+// -1 on a set just created). KEYS: 1 member set, 2 revocation mark; ARGV: 1 entry key, 2 ttl.
+const JOIN_GRANT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+return 1`;
+
+// The account's entries: a sorted set scored by expiry, so members that expired or were
+// destroyed fall out on the next write instead of piling up for an account that stays active.
+// KEYS: 1 the set; ARGV: 1 member `Model:id`, 2 ttl.
+const JOIN_ACCOUNT = `
+local ttl = tonumber(ARGV[2])
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
 return 1`;
 
 // Check-and-set in one step: 0 when there is no such entry, 1 when this call consumed it,
@@ -52,39 +60,46 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
 return redis.call('HGET', KEYS[1], 'payload')`;
 
-// One script, so a token saved while the grant is being revoked cannot slip through.
-const REVOKE_GRANT_MEMBERS = `
+// Empties a grant's member set and returns the members for the caller to delete (each lives
+// under its own tag). KEYS: 1 member set.
+const TAKE_GRANT_MEMBERS = `
 local members = redis.call('SMEMBERS', KEYS[1])
-for _, key in ipairs(members) do
-  redis.call('DEL', key)
-end
-redis.call('DEL', KEYS[1])`;
+redis.call('DEL', KEYS[1])
+return members`;
 
-// The members, the Grant entry and the mark that keeps both from being saved again.
+// Revokes a grant within its tag: the Grant entry goes and the mark keeps it and any entry of
+// it from being stored again; then the caller deletes the members returned. A member left
+// behind (the process stopped in between) is refused by the provider anyway: it looks up the
+// Grant of every token it is shown (lib/shared/access_token.js, lib/helpers/grant_source.js).
 // KEYS: 1 member set, 2 Grant entry, 3 revocation mark; ARGV: 1 the mark's TTL.
-const REVOKE_GRANT = `${REVOKE_GRANT_MEMBERS}
+const REVOKE_GRANT = `
 redis.call('DEL', KEYS[2])
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])`;
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])
+${TAKE_GRANT_MEMBERS}`;
 
 type Script = (...keysThenArgs: Array<string | number>) => Promise<unknown>;
 interface Scripts {
-  iamUpsert: Script;
+  iamStore: Script;
+  iamJoinGrant: Script;
+  iamJoinAccount: Script;
   iamConsume: Script;
-  iamRevokeGrantMembers: Script;
+  iamTakeGrantMembers: Script;
   iamRevokeGrant: Script;
 }
 
-const SCRIPTED = new WeakSet<Redis>();
+const SCRIPTED = new WeakSet<RedisClient>();
 
 /**
  * The scripts as commands of the client: ioredis then sends EVALSHA (the script's text only
  * when Redis does not know it yet) instead of the whole text, for Redis to hash, on every call.
  */
-function scripts(client: Redis): Scripts {
+function scripts(client: RedisClient): Scripts {
   if (!SCRIPTED.has(client)) {
-    client.defineCommand('iamUpsert', { numberOfKeys: 6, lua: UPSERT });
+    client.defineCommand('iamStore', { numberOfKeys: 2, lua: STORE });
+    client.defineCommand('iamJoinGrant', { numberOfKeys: 2, lua: JOIN_GRANT });
+    client.defineCommand('iamJoinAccount', { numberOfKeys: 1, lua: JOIN_ACCOUNT });
     client.defineCommand('iamConsume', { numberOfKeys: 1, lua: CONSUME });
-    client.defineCommand('iamRevokeGrantMembers', { numberOfKeys: 1, lua: REVOKE_GRANT_MEMBERS });
+    client.defineCommand('iamTakeGrantMembers', { numberOfKeys: 1, lua: TAKE_GRANT_MEMBERS });
     client.defineCommand('iamRevokeGrant', { numberOfKeys: 3, lua: REVOKE_GRANT });
     SCRIPTED.add(client);
   }
@@ -107,9 +122,10 @@ export class RedisAdapter implements StoreAdapter {
 
   constructor(
     private readonly model: string,
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly prefix: string = DEFAULT_KEY_PREFIX,
   ) {
+    if (prefix.includes('{')) throw new Error(`the Redis key prefix must not contain a hash tag: ${prefix}`);
     this.scripts = scripts(client);
   }
 
@@ -118,50 +134,56 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   private keyOf(model: string, id: string): string {
-    return `${this.prefix}${model}:${id}`;
+    return `${this.prefix}${model}:{${id}}`;
   }
 
   private uidKey(uid: string): string {
-    return `${this.prefix}index:uid:${this.model}:${uid}`;
+    return `${this.prefix}index:uid:${this.model}:{${uid}}`;
   }
 
   private userCodeKey(userCode: string): string {
-    return `${this.prefix}index:user-code:${this.model}:${userCode}`;
+    return `${this.prefix}index:user-code:${this.model}:{${userCode}}`;
   }
 
   private grantKey(grantId: string): string {
-    return `${this.prefix}grant-members:${grantId}`;
+    return `${this.prefix}grant-members:{${grantId}}`;
   }
 
   private revokedGrantKey(grantId: string): string {
-    return `${this.prefix}revoked-grant:${grantId}`;
+    return `${this.prefix}revoked-grant:{${grantId}}`;
   }
 
   private accountKey(accountId: string): string {
-    return `${this.prefix}account-entries:${accountId}`;
+    return `${this.prefix}account-entries:{${accountId}}`;
   }
 
+  /**
+   * The entry, then its place in its grant; its lookups meanwhile. A lookup or an account
+   * member whose entry is missing is harmless (both are checked against the entry). An entry
+   * of a revoked grant is not kept: that is how a token issued by a request already under way
+   * when its grant was revoked never comes to exist. Stored before it joins the set, it is
+   * either in the set when the revocation empties it, or it finds the mark and goes.
+   */
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.key(id);
+    const ttl = ttlSeconds(expiresIn);
     const { uid, userCode, accountId } = payload;
     const grantId = grantOf(this.model, id, payload);
-    // [applies, key] for KEYS[2..6] of UPSERT
-    const slots: Array<[boolean, string | undefined]> = [
-      [grantId !== undefined, grantId && this.revokedGrantKey(grantId)],
-      [this.model === 'Session' && typeof uid === 'string', typeof uid === 'string' ? this.uidKey(uid) : undefined],
-      [typeof userCode === 'string', typeof userCode === 'string' ? this.userCodeKey(userCode) : undefined],
-      [GRANTABLE_MODELS.has(this.model) && grantId !== undefined, grantId && this.grantKey(grantId)],
-      [ACCOUNT_INDEXED_MODELS.has(this.model) && typeof accountId === 'string', typeof accountId === 'string' ? this.accountKey(accountId) : undefined],
-    ];
-    await this.scripts.iamUpsert(
-      key,
-      ...slots.map(([applies, slotKey]) => (applies && slotKey) || key),
-      JSON.stringify(payload),
-      ttlSeconds(expiresIn),
-      id,
-      `${this.model}:${id}`,
-      slots.map(([applies, slotKey]) => (applies && slotKey ? '1' : '0')).join(''),
-    );
+    const storeAndJoin = async () => {
+      const ownMark = this.model === 'Grant' && grantId !== undefined ? this.revokedGrantKey(grantId) : key;
+      if ((await this.scripts.iamStore(key, ownMark, JSON.stringify(payload), ttl)) === 0) return;
+      if (grantId === undefined || !GRANTABLE_MODELS.has(this.model)) return;
+      if ((await this.scripts.iamJoinGrant(this.grantKey(grantId), this.revokedGrantKey(grantId), key, ttl)) === 0) {
+        await this.client.del(key);
+      }
+    };
+    await Promise.all([
+      storeAndJoin(),
+      this.model === 'Session' && typeof uid === 'string' && this.client.set(this.uidKey(uid), id, 'EX', ttl),
+      typeof userCode === 'string' && this.client.set(this.userCodeKey(userCode), id, 'EX', ttl),
+      ACCOUNT_INDEXED_MODELS.has(this.model) && typeof accountId === 'string'
+        && this.scripts.iamJoinAccount(this.accountKey(accountId), `${this.model}:${id}`, ttl),
+    ]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -209,33 +231,36 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.scripts.iamRevokeGrantMembers(this.grantKey(grantId));
+    await this.deleteEntries(await this.scripts.iamTakeGrantMembers(this.grantKey(grantId)));
   }
 
   async revokeGrant(grantId: string): Promise<void> {
-    await this.scripts.iamRevokeGrant(
+    const members = await this.scripts.iamRevokeGrant(
       this.grantKey(grantId),
       this.keyOf('Grant', grantId),
       this.revokedGrantKey(grantId),
       MAX_TTL_SECONDS,
     );
+    await this.deleteEntries(members);
+  }
+
+  /** One DEL per key: in a cluster, the keys of one command must share a slot. */
+  private async deleteEntries(keys: unknown): Promise<void> {
+    await Promise.all((keys as string[]).map((key) => this.client.del(key)));
   }
 
   async idsForAccount(accountId: string): Promise<AccountEntries> {
     const members = await this.client.zrangebyscore(this.accountKey(accountId), Math.floor(Date.now() / 1000), '+inf');
     const found: AccountEntries = { sessions: [], grants: [] };
     if (members.length === 0) return found;
-    // Destroyed entries (a logout, a revoked grant) stay members until their expiry.
-    const pipeline = this.client.pipeline();
-    for (const member of members) pipeline.exists(`${this.prefix}${member}`);
-    const results = (await pipeline.exec()) ?? [];
-    members.forEach((member, i) => {
-      const [error, exists] = results[i] ?? [];
-      if (error) throw error;
-      if (exists !== 1) return;
+    const entries = members.map((member) => {
       const separator = member.indexOf(':');
-      const model = member.slice(0, separator);
-      const id = member.slice(separator + 1);
+      return { model: member.slice(0, separator), id: member.slice(separator + 1) };
+    });
+    // Destroyed entries (a logout, a revoked grant) stay members until their expiry.
+    const live = await Promise.all(entries.map(({ model, id }) => this.client.exists(this.keyOf(model, id))));
+    entries.forEach(({ model, id }, i) => {
+      if (live[i] !== 1) return;
       if (model === 'Session') found.sessions.push(id);
       else if (model === 'Grant') found.grants.push(id);
     });

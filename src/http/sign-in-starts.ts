@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis-client.js';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
@@ -16,7 +16,7 @@ const INTERACTION_LOCATION = /^\/interaction\/([\w-]+)$/;
  * a browser signed in through its SSO session (no Interaction) costs nothing, and a forged
  * session cookie saves nothing. Addresses are counted by IPv4 or IPv6 /64.
  */
-export function limitSignInStarts(deps: { provider: Provider; perMinute: number; redis?: Redis; keyPrefix: string }): Koa.Middleware {
+export function limitSignInStarts(deps: { provider: Provider; perMinute: number; redis?: RedisClient; keyPrefix: string }): Koa.Middleware {
   const options = { keyPrefix: `${deps.keyPrefix}starts`, points: deps.perMinute, duration: 60 };
   const limiter = deps.redis ? new RateLimiterRedis({ storeClient: deps.redis, ...options }) : new RateLimiterMemory(options);
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis-client.js';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import { addressGroup } from '../http/client-address.js';
 
@@ -25,7 +25,7 @@ export interface RecoveryThrottle {
   take(request: { ip: string; subjects: string[] }): Promise<RecoveryTicket>;
 }
 
-export function createRecoveryThrottle(options: { redis?: Redis; keyPrefix?: string; limits?: RecoveryLimits } = {}): RecoveryThrottle {
+export function createRecoveryThrottle(options: { redis?: RedisClient; keyPrefix?: string; limits?: RecoveryLimits } = {}): RecoveryThrottle {
   const limits = options.limits ?? DEFAULT_RECOVERY_LIMITS;
   const prefix = options.keyPrefix ?? 'iam:recovery:';
   const limiter = (name: string, { requests, windowSeconds }: { requests: number; windowSeconds: number }): RateLimiterAbstract =>

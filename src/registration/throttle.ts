@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis-client.js';
 import { createRecoveryThrottle, type RecoveryLimits, type RecoveryThrottle } from '../recovery/throttle.js';
 
 /**
@@ -13,6 +13,6 @@ export const DEFAULT_REGISTRATION_LIMITS: RegistrationLimits = {
   perSubject: { requests: 5, windowSeconds: 60 * 60 },
 };
 
-export function createRegistrationThrottle(options: { redis?: Redis; keyPrefix?: string; limits?: RegistrationLimits } = {}): RecoveryThrottle {
+export function createRegistrationThrottle(options: { redis?: RedisClient; keyPrefix?: string; limits?: RegistrationLimits } = {}): RecoveryThrottle {
   return createRecoveryThrottle({ redis: options.redis, keyPrefix: options.keyPrefix ?? 'iam:registration:', limits: options.limits ?? DEFAULT_REGISTRATION_LIMITS });
 }

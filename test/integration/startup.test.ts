@@ -38,6 +38,7 @@ describe('start-up', () => {
     [{ PORT: 'abc' }, /^iam-istruzione: invalid configuration: PORT must be a port number/],
     [{ DATABASE_URL: 'postgres://u:topsecret@127.0.0.1:1/iam' }, /^iam-istruzione: cannot open the database: PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/iam \(DATABASE_URL\): connect ECONNREFUSED/],
     [{ REDIS_URL: 'redis://127.0.0.1:1' }, /^iam-istruzione: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(REDIS_URL\): connect ECONNREFUSED/],
+    [{ REDIS_URL: 'redis://:topsecret@127.0.0.1:1,redis://127.0.0.1:2', REDIS_CLUSTER: 'true' }, /^iam-istruzione: cannot reach Redis Cluster at redis:\/\/:\*\*\*@127\.0\.0\.1:1, redis:\/\/127\.0\.0\.1:2 \(REDIS_URL\): /],
   ])('refuses to start with one clear line: %o', async (env, message) => {
     const result = await start(env);
     expect(result.code).toBe(1);

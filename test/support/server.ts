@@ -12,7 +12,10 @@ import { computeCodiceFiscale } from '../../src/accounts/codice-fiscale.js';
 import type { NewAccount } from '../../src/accounts/provisioning.js';
 
 export interface TestServer extends Server {
+  /** the issuer: where browsers and services reach it */
   url: string;
+  /** this instance itself (the same as url unless behind a load balancer) */
+  ownUrl: string;
 }
 
 export const TEST_KEYS_ENCRYPTION_KEY = Buffer.alloc(32, 'iam-istruzione-test-kek').toString('base64');
@@ -25,9 +28,19 @@ export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
  * in-process store, or on PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set.
  */
 export async function startTestServer(
-  options: { services?: ServiceDefinition[]; throttleLimits?: ThrottleLimits; recoveryLimits?: RecoveryLimits; registrationLimits?: RegistrationLimits; admission?: AdmissionLimits; env?: Record<string, string> } = {},
+  options: {
+    services?: ServiceDefinition[];
+    throttleLimits?: ThrottleLimits;
+    recoveryLimits?: RecoveryLimits;
+    registrationLimits?: RegistrationLimits;
+    admission?: AdmissionLimits;
+    env?: Record<string, string>;
+    /** instances of one deployment: the load balancer's URL as issuer, one Redis namespace */
+    deployment?: { issuer: string; redisKeyPrefix: string };
+  } = {},
 ): Promise<TestServer> {
-  const { port, url } = await reservePort();
+  const { port, url: ownUrl } = await reservePort();
+  const url = options.deployment?.issuer ?? ownUrl;
   const config = loadConfig({
     ...process.env,
     NODE_ENV: 'test',
@@ -51,10 +64,10 @@ export async function startTestServer(
     recoveryLimits: options.recoveryLimits,
     registrationLimits: options.registrationLimits,
     admission: options.admission,
-    redisKeyPrefix: `iam-test-${randomBytes(4).toString('hex')}:`,
+    redisKeyPrefix: options.deployment?.redisKeyPrefix ?? `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');
-  return Object.assign(server, { url });
+  return Object.assign(server, { url, ownUrl });
 }
 
 async function reservePort(): Promise<{ port: number; url: string }> {

@@ -5,14 +5,22 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', proxy: { kind: 'none' }, demoSeed: true });
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('switches to the servers and stops seeding demo accounts with DATABASE_URL', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/iam', REDIS_URL: 'redis://cache:6379', ISSUER: 'https://iam.example/' });
-    expect(config).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/iam', redisUrl: 'redis://cache:6379', issuer: 'https://iam.example', demoSeed: false });
+    expect(config).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/iam', redis: { urls: ['redis://cache:6379'], cluster: false }, issuer: 'https://iam.example', demoSeed: false });
+  });
+
+  it('takes a Redis Cluster as a list of seed nodes, and only when told it is one', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@a:7000, redis://:pw@b:7001', REDIS_CLUSTER: 'true' }).redis)
+      .toEqual({ urls: ['redis://:pw@a:7000', 'redis://:pw@b:7001'], cluster: true });
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:7000,redis://b:7001' })).toThrow(/REDIS_CLUSTER=true/);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'true' })).toThrow(/needs REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:7000,nope', REDIS_CLUSTER: 'true' })).toThrow(/REDIS_URL must be a URL/);
   });
 
   it('reads the inactivity policy, AgID art. 20 by default', () => {
