@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { shedNewWork, type PasswordWorkQueue } from './http/admission.js';
 import { createCsrf } from './http/csrf.js';
 import { deviceCookie } from './http/device-cookie.js';
-import type { Metrics } from './http/metrics.js';
+import { routeOf, type Metrics } from './http/metrics.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './http/outage.js';
 import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
@@ -169,9 +169,9 @@ function requestLog(logger: Logger): Koa.Middleware {
     try {
       await next();
     } finally {
-      // the path only: query strings and bodies may carry codes and tokens
+      // the route, not the path: paths carry interaction ids, query strings codes and tokens
       logger.debug(
-        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        { requestId: ctx.state.requestId, method: ctx.method, route: routeOf(ctx), status: ctx.status, ms: Math.round(performance.now() - started) },
         'request',
       );
     }

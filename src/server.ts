@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
@@ -62,7 +63,18 @@ export interface ServerOptions {
   admission?: AdmissionLimits;
   /** namespace of every Redis key (default 'iam:'); tests isolate themselves with their own */
   redisKeyPrefix?: string;
+  /** how long a client may take to send its headers and its whole request */
+  slowClientTimeouts?: Partial<SlowClientTimeouts>;
 }
+
+export interface SlowClientTimeouts {
+  headersMs: number;
+  requestMs: number;
+  /** how often Node looks for connections past those bounds (its default is 30 s) */
+  checkEveryMs: number;
+}
+
+const SLOW_CLIENT_TIMEOUTS: SlowClientTimeouts = { headersMs: 20_000, requestMs: 30_000, checkEveryMs: 2_000 };
 
 export interface Server {
   app: Koa;
@@ -192,7 +204,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     });
     app.on('error', (error: Error) => logger.debug({ err: error }, 'koa error'));
 
-    let httpServer: ReturnType<Koa['listen']> | undefined;
+    let httpServer: HttpServer | undefined;
     return {
       app,
       provider,
@@ -232,9 +244,13 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         }),
       },
       async listen(port = config.port, host = config.host) {
-        httpServer = app.listen(port, host);
-        httpServer.headersTimeout = 20_000;
-        httpServer.requestTimeout = 30_000;
+        const timeouts = { ...SLOW_CLIENT_TIMEOUTS, ...options.slowClientTimeouts };
+        // a client that trickles its headers or body is answered 408 and cut (slow-loris)
+        httpServer = createHttpServer(
+          { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeouts.checkEveryMs },
+          app.callback(),
+        );
+        httpServer.listen(port, host);
         await once(httpServer, 'listening');
         // from here on: the start-up's own work (migrations on PGlite) is not overload
         work.watchEventLoop();

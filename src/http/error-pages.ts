@@ -4,6 +4,7 @@ import { errors } from 'oidc-provider';
 import { DomainError } from '../errors.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
+import { routeOf } from './metrics.js';
 import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from './outage.js';
 import type { RenderPage } from './views.js';
 
@@ -33,10 +34,10 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
       let reference: string | undefined;
       if (status === 503) {
         ctx.state.unavailable ??= isOutage(error) ? 'outage' : 'overload';
-        deps.logger.warn({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'a store is unreachable');
+        deps.logger.warn({ err: error, requestId: ctx.state.requestId, route: routeOf(ctx) }, 'a store is unreachable');
       } else if (status >= 500) {
         reference = (ctx.state.requestId as string | undefined) ?? randomUUID();
-        deps.logger.error({ err: error, requestId: reference, path: ctx.path }, 'unhandled error');
+        deps.logger.error({ err: error, requestId: reference, route: routeOf(ctx) }, 'unhandled error');
       }
       ctx.type = 'html';
       ctx.body = await page(key, vars, reference);

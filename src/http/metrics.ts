@@ -98,7 +98,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
 const METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
-function routeOf(ctx: Koa.Context): string {
+/** The route a request took: the provider's route name or the router's pattern, never a path. */
+export function routeOf(ctx: Koa.Context): string {
   const oidcRoute = (ctx as Partial<KoaContextWithOIDC>).oidc?.route;
   if (oidcRoute) return oidcRoute;
   const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;

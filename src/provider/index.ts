@@ -44,21 +44,22 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
   provider.proxy = true;
 
   const log = deps.logger.child({ component: 'oidc' });
+  const where = (ctx: KoaContextWithOIDC) => ({ requestId: ctx.state.requestId as string | undefined, route: ctx.oidc?.route });
   provider.on('server_error', (ctx, error) => {
     if (error instanceof StoreFullError) {
       ctx.state.outage = true;
       ctx.state.unavailable = 'store_full';
-      return log.warn({ path: ctx.path }, 'the in-process store is full: new sign-ins refused until some end');
+      return log.warn(where(ctx), 'the in-process store is full: new sign-ins refused until some end');
     }
-    if (!isOutage(error)) return log.error({ err: error, path: ctx.path }, 'provider server error');
+    if (!isOutage(error)) return log.error({ err: error, ...where(ctx) }, 'provider server error');
     // a protocol endpoint's JSON answer becomes a 503 after the provider returns (app.ts)
     ctx.state.outage = true;
-    log.warn({ err: error, path: ctx.path }, 'a store is unreachable');
+    log.warn({ err: error, ...where(ctx) }, 'a store is unreachable');
   });
   provider.on('backchannel.error', (_ctx, error, client) =>
     log.warn({ err: error, clientId: client.clientId }, 'back-channel logout delivery failed'));
   provider.on('grant.error', (ctx, error) => {
-    log.info({ error: error.message }, 'token request refused');
+    log.info({ error: error.message, ...where(ctx) }, 'token request refused');
     // replayed codes and refresh tokens land here: the grant has been revoked, and this records why
     if (error instanceof errors.InvalidGrant) {
       void auditQuietly({ action: 'token.refused', outcome: 'refused', ctx, details: { error: error.error, detail: error.error_detail } });

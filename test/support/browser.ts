@@ -45,6 +45,11 @@ export class FormBrowser {
     return response;
   }
 
+  /** The values of the cookies the provider has set, as a thief of the jar would see them. */
+  cookieValues(): string[] {
+    return [...this.cookies.values()];
+  }
+
   private store(line: string) {
     const [pair = '', ...attributes] = line.split(';');
     const eq = pair.indexOf('=');

@@ -4,7 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { ServiceDefinition } from '../../src/provider/clients.js';
-import { createServer, type Server } from '../../src/server.js';
+import { createServer, type Server, type SlowClientTimeouts } from '../../src/server.js';
 import type { ThrottleLimits } from '../../src/accounts/login-throttle.js';
 import type { RecoveryLimits } from '../../src/recovery/throttle.js';
 import type { RegistrationLimits } from '../../src/registration/throttle.js';
@@ -37,6 +37,9 @@ export async function startTestServer(
     env?: Record<string, string>;
     /** instances of one deployment: the load balancer's URL as issuer, one Redis namespace */
     deployment?: { issuer: string; redisKeyPrefix: string };
+    slowClientTimeouts?: Partial<SlowClientTimeouts>;
+    /** where log lines go (default: stdout, at LOG_LEVEL or silent) */
+    logDestination?: { write(line: string): void };
   } = {},
 ): Promise<TestServer> {
   const { port, url: ownUrl } = await reservePort();
@@ -56,7 +59,7 @@ export async function startTestServer(
   });
   const server = await createServer({
     config,
-    logger: createLogger(config.logLevel),
+    logger: createLogger(config.logLevel, options.logDestination),
     pgliteDir: 'memory://',
     services: options.services,
     argon2: TEST_ARGON2,
@@ -64,6 +67,7 @@ export async function startTestServer(
     recoveryLimits: options.recoveryLimits,
     registrationLimits: options.registrationLimits,
     admission: options.admission,
+    slowClientTimeouts: options.slowClientTimeouts,
     redisKeyPrefix: options.deployment?.redisKeyPrefix ?? `iam-test-${randomBytes(4).toString('hex')}:`,
   });
   await server.listen(port, '127.0.0.1');
