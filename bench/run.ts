@@ -8,8 +8,9 @@
  *
  * Order: discovery, JWKS and client_credentials (ours and bare), whole sign-ins; then both
  * servers stop and a second bench/server.ts starts with BENCH_FORCED_CHANGE=1 for the whole
- * sign-ins through the password change page; then it stops and the argon2id ceiling runs
- * alone. No two measurements share the machine.
+ * sign-ins through the password change page; then the stampede, the flood and the fault runs
+ * (bench/resilience.ts), each against a fresh server of its own; then the argon2id ceiling
+ * runs alone. No two measurements share the machine.
  *
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
  * BENCH_CONNECTIONS (autocannon, default 10), BENCH_BROWSERS (sign-in loops, default 4 × cores),
@@ -28,6 +29,8 @@ import { SPID_LEVEL_1_POLICY } from '../src/accounts/password-policy.js';
 import { argon2Counts, argon2Delta, type Argon2Counts } from './argon2-count.js';
 import { cpuSeconds, machineCpu, processesCpu, threadSplit } from './cpu.js';
 import { BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_PASSWORD, BENCH_REDIRECT_URI, READY_PREFIX, type ForcedChangeSetup, type ReadyMessage } from './shared.js';
+import { faultVerdicts, type FaultRun } from './faults.js';
+import { faultSection, floodSection, measureFaults, measureFlood, type BenchMeans, type FloodMeasurement } from './resilience.js';
 import { residentBytes, runStampede, type StampedeResult } from './stampede.js';
 import { FORCED_CHANGE_STEPS, freshAccount, percentile, runSignIns, signInOnce, STEPS, type BrowserAccount, type SignInResult, type SignInTarget, type Step } from './signin.js';
 
@@ -407,6 +410,8 @@ interface Report {
   signIn: SignInMeasurement;
   forcedChange: SignInMeasurement;
   stampede: StampedeResult & { rssBeforeBytes: number; discoveryLatencies: number[]; discoveryFailures: number };
+  flood: FloodMeasurement;
+  faults: { runs: FaultRun[]; perSecond: number };
   argon2: Argon2Ceiling;
   tokenRatio: number;
   signInRatio: number;
@@ -637,6 +642,8 @@ function renderReport(r: Report): string {
     ...forcedChangeSection(r, argonCpuMs),
     '',
     ...stampedeSection(r),
+    ...floodSection(r.flood, rssBoundMiB(r)),
+    ...faultSection(r.faults.runs, r.faults.perSecond),
     '',
     '## How to rerun',
     '',
@@ -655,10 +662,13 @@ function renderReport(r: Report): string {
 }
 
 /** The stampede against issue 13's bounds. */
+const rssBoundMiB = (r: Report) =>
+  (r.ours.database ?? '').startsWith('PGlite') ? STAMPEDE_TARGETS.peakRssMiB.embedded : STAMPEDE_TARGETS.peakRssMiB.servers;
+
 function stampedeSection(r: Report): string[] {
   const m = r.stampede;
   const embedded = (r.ours.database ?? '').startsWith('PGlite');
-  const rssBound = embedded ? STAMPEDE_TARGETS.peakRssMiB.embedded : STAMPEDE_TARGETS.peakRssMiB.servers;
+  const rssBound = rssBoundMiB(r);
   const fiveHundreds = Object.entries(m.statuses).filter(([code]) => code.startsWith('5') && code !== '503').reduce((n, [, k]) => n + k, 0);
   const slowest = Math.max(0, ...m.requestLatencies);
   const admittedP99 = percentile(m.completedLatencies, 99);
@@ -791,6 +801,19 @@ async function main(): Promise<number> {
     const stampede = { ...wave, rssBeforeBytes, discoveryLatencies: discovery.latencies, discoveryFailures: discovery.failures };
     logStampede(stampede);
     await stopAll();
+
+    const means: BenchMeans = { startServer, runJsonChild, stopAll, target };
+    const usersPerSecond = Math.max(1, Math.round(signIn.perSecond / 2));
+    console.log(`bench: flood: one address at GET /auth for ${SETTINGS.stampedeSeconds} s while people sign in at ${usersPerSecond}/s…`);
+    const flood = await measureFlood(means, { ...process.env, ...(pgliteDir ? { BENCH_PGLITE_DIR: join(pgliteDir, 'pglite-flood') } : {}) }, usersPerSecond, SETTINGS.stampedeSeconds);
+    console.log(`bench: flood: ${flood.flood.requests} flood requests (${statusList(flood.flood.statuses)}); people ${flood.users.completed}/${flood.users.offered} completed, ${flood.users.failed} failed; peak RSS ${fmt(flood.users.peakRssBytes / 2 ** 20)} MiB`);
+    const faultRate = Math.max(2, Math.round(signIn.perSecond / 3));
+    console.log(`bench: fault runs: Redis, then PostgreSQL, stopped and started under ${faultRate} sign-ins/s…`);
+    const faults = { runs: await measureFaults(means, process.env, faultRate), perSecond: faultRate };
+    for (const run of faults.runs) {
+      const v = faultVerdicts(run);
+      console.log(`bench: ${run.store} down: ${statusList(v.duringStatuses)}, slowest ${fmt(v.slowestDuringMs)} ms, other errors ${v.otherErrors}; back in ${fmt(v.recoverySeconds, 1)} s; lost ${v.lost}`);
+    }
     const argon2 = await runJsonChild<Argon2Ceiling>('bench/argon2-ceiling.ts', [String(SETTINGS.browsers), String(SETTINGS.warmup), String(SETTINGS.duration)], SETTINGS.warmup + SETTINGS.duration + 60);
     console.log(`bench: argon2id verify ceiling: ${fmt(argon2.perSecond, 1)}/s with ${argon2.concurrency} in flight (${argon2.threadpool})`);
 
@@ -807,6 +830,8 @@ async function main(): Promise<number> {
       signIn,
       forcedChange,
       stampede,
+      flood,
+      faults,
       argon2,
       tokenRatio,
       signInRatio,

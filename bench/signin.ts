@@ -158,6 +158,8 @@ export function freshAccount(username: string, password: string): BrowserAccount
 export interface SignInOptions {
   observe?: (step: Step, ms: number, status: number) => void;
   agent?: http.Agent;
+  /** sent with every request (e.g. X-Forwarded-For: a browser's own address behind a proxy) */
+  headers?: Record<string, string>;
 }
 
 /** One whole sign-in; returns the time of each step. */
@@ -175,7 +177,7 @@ export async function signInOnce(
     url: string,
     init: { method?: string; headers?: Record<string, string>; body?: string } = {},
   ): Promise<{ status: number; location: string | null; body: string }> => {
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = { ...options.headers, ...init.headers };
     const cookie = jar.header();
     if (cookie) headers.cookie = cookie;
     const t0 = performance.now();

@@ -37,7 +37,10 @@ export function residentBytes(pid: number): number {
   return line ? Number(line[1]) * 1024 : 0;
 }
 
-export async function runStampede(target: SignInTarget, options: { offeredPerSecond: number; seconds: number; serverPid: number }): Promise<StampedeResult> {
+export async function runStampede(
+  target: SignInTarget,
+  options: { offeredPerSecond: number; seconds: number; serverPid: number; headersFor?: (n: number) => Record<string, string> },
+): Promise<StampedeResult> {
   // every request its own connection if need be: a client-side queue would hide the server's answers
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const usernames = target.usernames?.length ? target.usernames : [target.username];
@@ -67,7 +70,7 @@ export async function runStampede(target: SignInTarget, options: { offeredPerSec
   const one = async (n: number) => {
     const t0 = performance.now();
     try {
-      await signInOnce(target, {}, freshAccount(usernames[n % usernames.length]!, target.password), { observe, agent });
+      await signInOnce(target, {}, freshAccount(usernames[n % usernames.length]!, target.password), { observe, agent, headers: options.headersFor?.(n) });
       result.completed += 1;
       result.completedLatencies.push(performance.now() - t0);
     } catch (error) {
