@@ -24,6 +24,7 @@ import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
+import { SESSION_COOKIE } from './provider/configuration.js';
 import { createRecoveryRouter } from './recovery/router.js';
 import type { RecoveryService } from './recovery/service.js';
 import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
@@ -71,7 +72,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(shedNewWork(deps.passwordWork, [
     // a browser with an SSO session signs in without a password
-    { method: 'GET', path: /^\/auth$/, unlessCookie: 'iam_session' },
+    { method: 'GET', path: /^\/auth$/, unlessCookie: SESSION_COOKIE },
     { method: 'POST', path: /^\/registrazione\/password$/ },
     { method: 'POST', path: /^\/recupero\/password\/nuova$/ },
   ], (minutes) => deps.renderPage('errors/error', { title: t('error.title'), message: t('overload.message', { minutes }), reference: null })));

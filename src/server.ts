@@ -39,6 +39,7 @@ import type { ServiceDefinition } from './provider/clients.js';
 import { createPasswordWorkQueue, DEFAULT_ADMISSION, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
 import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
+import { SESSION_COOKIE } from './provider/configuration.js';
 import { createProvider } from './provider/index.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
@@ -196,7 +197,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       csrfSecret: keys.csrfKey,
       passwordWork: work,
       metrics,
-      signInStarts: limitSignInStarts({ provider, perMinute: config.signInStartsPerMinute, redis, keyPrefix: `${redisKeyPrefix}limits:` }),
+      signInStarts: limitSignInStarts({ provider, perMinute: config.signInStartsPerMinute, redis, keyPrefix: `${redisKeyPrefix}limits:`, sessionCookie: SESSION_COOKIE }),
       health: async () => ({
         database: await sql`select 1`.execute(db).then(() => true, () => false),
         ...(redis ? { redis: await redis.ping().then((r) => r === 'PONG', () => false) } : {}),

@@ -4,18 +4,31 @@ import { errors } from 'oidc-provider';
 import { DomainError } from '../errors.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
+import { SESSION_COOKIE } from '../provider/configuration.js';
 import { routeOf } from './metrics.js';
 import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from './outage.js';
 import type { RenderPage } from './views.js';
 
 /** Every failure of our routes becomes an Italian page with a 4xx/5xx; no stack reaches a client. */
 export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Middleware {
-  const page = async (key: MessageKey, vars = {}, reference?: string) =>
+  const render = (key: MessageKey, vars = {}, reference?: string) =>
     deps.renderPage('errors/error', {
       title: t('error.title'),
       message: t(key, vars),
       reference: reference ? t('error.reference', { id: reference }) : null,
     });
+  // For a browser without an SSO session, a page without a reference depends on its message
+  // alone, and a flood of refusals (429 to one address) asks for the same few again and
+  // again: each is rendered once.
+  const rendered = new Map<string, Promise<string>>();
+  const anonymousPage = (key: MessageKey, vars = {}) => {
+    const id = `${key} ${JSON.stringify(vars)}`;
+    if (!rendered.has(id)) {
+      if (rendered.size >= 100) rendered.clear();
+      rendered.set(id, render(key, vars));
+    }
+    return rendered.get(id)!;
+  };
 
   return async (ctx, next) => {
     try {
@@ -24,7 +37,7 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
       if (ctx.status >= 400 && ctx.body == null) {
         const status = ctx.status;
         ctx.type = 'html';
-        ctx.body = await page(status === 404 ? 'error.not_found' : 'error.bad_request');
+        ctx.body = await render(status === 404 ? 'error.not_found' : 'error.bad_request');
         ctx.status = status;
       }
     } catch (error) {
@@ -40,7 +53,7 @@ export function errorPages(deps: { renderPage: RenderPage; logger: Logger }): Mi
         deps.logger.error({ err: error, requestId: reference, route: routeOf(ctx) }, 'unhandled error');
       }
       ctx.type = 'html';
-      ctx.body = await page(key, vars, reference);
+      ctx.body = await (reference || ctx.cookies.get(SESSION_COOKIE) ? render(key, vars, reference) : anonymousPage(key, vars));
     }
   };
 }

@@ -15,12 +15,24 @@ const INTERACTION_LOCATION = /^\/interaction\/([\w-]+)$/;
  * and the answer is 429 with an Italian page and a Retry-After. Counted on the outcome, so
  * a browser signed in through its SSO session (no Interaction) costs nothing, and a forged
  * session cookie saves nothing. Addresses are counted by IPv4 or IPv6 /64.
+ *
+ * An address already past its limit is answered before the provider does any work, unless
+ * the browser has an SSO session cookie (it may not need a new sign-in): a flood of
+ * authorization requests from one address then costs one counter read each.
  */
-export function limitSignInStarts(deps: { provider: Provider; perMinute: number; redis?: RedisClient; keyPrefix: string }): Koa.Middleware {
+export function limitSignInStarts(deps: { provider: Provider; perMinute: number; redis?: RedisClient; keyPrefix: string; sessionCookie: string }): Koa.Middleware {
   const options = { keyPrefix: `${deps.keyPrefix}starts`, points: deps.perMinute, duration: 60 };
   const limiter = deps.redis ? new RateLimiterRedis({ storeClient: deps.redis, ...options }) : new RateLimiterMemory(options);
+  const tooMany = (msBeforeNext: number) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    return new DomainError('sign_in_starts.too_many', { status: 429, vars: { minutes: minutesOf(retryAfterSeconds) }, retryAfterSeconds });
+  };
 
   return async (ctx, next) => {
+    if (ctx.path === '/auth' && !ctx.cookies.get(deps.sessionCookie)) {
+      const spent = await limiter.get(addressGroup(ctx.ip));
+      if (spent && spent.consumedPoints >= deps.perMinute) throw tooMany(spent.msBeforeNext);
+    }
     await next();
     if (ctx.path !== '/auth' || ctx.status !== 303) return;
     const uid = INTERACTION_LOCATION.exec(ctx.response.get('location'))?.[1];
@@ -35,7 +47,6 @@ export function limitSignInStarts(deps: { provider: Provider; perMinute: number;
     if (!refused) return;
     await (await deps.provider.Interaction.find(uid))?.destroy();
     ctx.remove('Location');
-    const retryAfterSeconds = Math.max(1, Math.ceil(refused.msBeforeNext / 1000));
-    throw new DomainError('sign_in_starts.too_many', { status: 429, vars: { minutes: minutesOf(retryAfterSeconds) }, retryAfterSeconds });
+    throw tooMany(refused.msBeforeNext);
   };
 }

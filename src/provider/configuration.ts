@@ -14,6 +14,9 @@ import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
 import type { ProviderKeys } from './keys.js';
 import { buildInteractionPolicy } from './policy.js';
 
+/** The SSO session's cookie: whoever carries it may sign in without a password. */
+export const SESSION_COOKIE = 'iam_session';
+
 /** a full in-process store empties as sign-ins under way end or expire: minutes */
 const STORE_FULL_RETRY_AFTER_SECONDS = 180;
 
@@ -53,7 +56,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,
-      names: { session: 'iam_session', interaction: 'iam_interaction', resume: 'iam_resume' },
+      names: { session: SESSION_COOKIE, interaction: 'iam_interaction', resume: 'iam_resume' },
       // from ISSUER, not the request: behind a TLS proxy the hop to us may be plain http
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
