@@ -35,6 +35,9 @@ import { residentBytes, runStampede, type StampedeResult } from './stampede.js';
 import { FORCED_CHANGE_STEPS, freshAccount, percentile, runSignIns, signInOnce, STEPS, type BrowserAccount, type SignInResult, type SignInTarget, type Step } from './signin.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// as `npm start` and the image run the provider (README, Memory of the embedded default);
+// every child (servers, the argon2id ceiling) inherits it
+process.env.MALLOC_ARENA_MAX ??= '2';
 const CORES = availableParallelism();
 
 function numberFromEnv(name: string, fallback: number): number {

@@ -251,6 +251,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeouts.checkEveryMs },
           app.callback(),
         );
+        // longer than a load balancer's idle timeout toward us (60 s by default on the common
+        // ones), so that it never sends a request on a connection we are closing
+        httpServer.keepAliveTimeout = 65_000;
         httpServer.listen(port, host);
         await once(httpServer, 'listening');
         // from here on: the start-up's own work (migrations on PGlite) is not overload

@@ -22,6 +22,12 @@ export type ScheduleWork = <T>(operation: () => Promise<T>) => Promise<T>;
 
 const atOnce: ScheduleWork = (operation) => operation();
 
+/**
+ * The stored hash of an account that has no password yet (an imported one, until a reset):
+ * nothing verifies against it, and trying costs the same time as a wrong password.
+ */
+export const NO_PASSWORD = '!';
+
 export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2ID, schedule: ScheduleWork = atOnce): PasswordHasher {
   const options = { type: argon2.argon2id as 2, ...parameters };
   let dummyHash: Promise<string> | undefined;
@@ -29,6 +35,10 @@ export function createPasswordHasher(parameters: Argon2Parameters = OWASP_ARGON2
   return {
     hash: (password) => schedule(() => argon2.hash(password, options)),
     async verify(storedHash, password) {
+      if (storedHash === NO_PASSWORD) {
+        await this.verifyAgainstNothing(password);
+        return { valid: false, needsRehash: false };
+      }
       // a malformed stored hash never authenticates
       const valid = await schedule(() => argon2.verify(storedHash, password).catch(() => false));
       return { valid, needsRehash: valid && argon2.needsRehash(storedHash, options) };

@@ -1,4 +1,5 @@
 import { registrationMessages } from './it-registration.js';
+import { staffImportMessages } from './it-staff-import.js';
 
 // The message catalogue: Italian is the source of truth; every visible string is here.
 export const it = {
@@ -210,6 +211,7 @@ export const it = {
   'error.oidc_detail': 'Dettaglio tecnico: {error} – {description}',
   'error.back_home': 'Torna alla pagina iniziale',
   ...registrationMessages,
+  ...staffImportMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;
