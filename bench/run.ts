@@ -415,6 +415,7 @@ interface Report {
   stampede: StampedeResult & { rssBeforeBytes: number; discoveryLatencies: number[]; discoveryFailures: number };
   flood: FloodMeasurement;
   faults: { runs: FaultRun[]; perSecond: number };
+  staffImport: StaffImportMeasurement;
   argon2: Argon2Ceiling;
   tokenRatio: number;
   signInRatio: number;
@@ -647,6 +648,7 @@ function renderReport(r: Report): string {
     ...stampedeSection(r),
     ...floodSection(r.flood, rssBoundMiB(r)),
     ...faultSection(r.faults.runs, r.faults.perSecond),
+    ...staffImportSection(r.staffImport),
     '',
     '## How to rerun',
     '',
@@ -665,6 +667,34 @@ function renderReport(r: Report): string {
 }
 
 /** The stampede against issue 13's bounds. */
+interface StaffImportMeasurement {
+  where: string;
+  rows: number;
+  fileBytes: number;
+  first: { seconds: number; counts: Record<string, number>; applied: boolean };
+  second: { seconds: number; counts: Record<string, number>; applied: boolean };
+  peakRssBytes: number;
+}
+
+function staffImportSection(m: StaffImportMeasurement): string[] {
+  const check = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const counts = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [
+    '## Staff import',
+    '',
+    `A file of ${m.rows.toLocaleString('en')} rows (${fmt(m.fileBytes / 2 ** 20, 1)} MiB; about 80,000 people, one in four at a second school, 1,000 schools;`,
+    `bench/staff-import.ts) imported by \`createStaffImport\` into an empty database — ${m.where} — then the same file again.`,
+    '',
+    '| Run | Time | Lines | Verdict |',
+    '| --- | ---: | --- | --- |',
+    `| first (empty database) | ${fmt(m.first.seconds, 1)} s | ${counts(m.first.counts)} | **${check(m.first.seconds < 60 && m.first.applied)}** (under 60 s) |`,
+    `| second (all unchanged) | ${fmt(m.second.seconds, 1)} s | ${counts(m.second.counts)} | **${check(m.second.seconds <= m.first.seconds && m.second.counts['unchanged'] === m.rows)}** (as fast or faster) |`,
+    '',
+    `Peak resident memory of the importing process: ${fmt(m.peakRssBytes / 2 ** 20)} MiB.`,
+    '',
+  ];
+}
+
 const rssBoundMiB = (r: Report) =>
   (r.ours.database ?? '').startsWith('PGlite') ? STAMPEDE_TARGETS.peakRssMiB.embedded : STAMPEDE_TARGETS.peakRssMiB.servers;
 
@@ -817,6 +847,9 @@ async function main(): Promise<number> {
       const v = faultVerdicts(run);
       console.log(`bench: ${run.store} down: ${statusList(v.duringStatuses)}, slowest ${fmt(v.slowestDuringMs)} ms, other errors ${v.otherErrors}; back in ${fmt(v.recoverySeconds, 1)} s; lost ${v.lost}`);
     }
+    console.log('bench: staff import: 100,000 rows, then the same file again…');
+    const staffImport = await runJsonChild<StaffImportMeasurement>('bench/staff-import.ts', [], 900);
+    console.log(`bench: staff import (${staffImport.where}): ${fmt(staffImport.first.seconds, 1)} s, again ${fmt(staffImport.second.seconds, 1)} s; peak RSS ${fmt(staffImport.peakRssBytes / 2 ** 20)} MiB`);
     const argon2 = await runJsonChild<Argon2Ceiling>('bench/argon2-ceiling.ts', [String(SETTINGS.browsers), String(SETTINGS.warmup), String(SETTINGS.duration)], SETTINGS.warmup + SETTINGS.duration + 60);
     console.log(`bench: argon2id verify ceiling: ${fmt(argon2.perSecond, 1)}/s with ${argon2.concurrency} in flight (${argon2.threadpool})`);
 
@@ -835,6 +868,7 @@ async function main(): Promise<number> {
       stampede,
       flood,
       faults,
+      staffImport,
       argon2,
       tokenRatio,
       signInRatio,

@@ -5,7 +5,7 @@ import type { AccountType } from '../accounts/account.js';
 import { passwordExpiresAt } from '../accounts/password-expiry.js';
 import { NO_PASSWORD } from '../accounts/password-hashing.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
-import { baseUsername, pickUsername } from '../accounts/username.js';
+import { baseUsername, usernameCandidate } from '../accounts/username.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { AccountUpdate, NewAccountRow, SchoolRole } from '../db/schema.js';
@@ -314,8 +314,14 @@ async function assignUsernames(trx: Db, people: Person[]): Promise<Map<string, s
       .execute();
     for (const r of rows) taken.add(r.username);
   }
+  // where each base's search for a free number goes on from (many people share a name)
+  const nextAttempt = new Map<string, number>();
   for (const p of standard) {
-    const username = pickUsername(baseUsername(p.first.givenName, p.first.familyName)!, taken);
+    const base = baseUsername(p.first.givenName, p.first.familyName)!;
+    let attempt = nextAttempt.get(base) ?? 0;
+    while (taken.has(usernameCandidate(base, attempt))) attempt += 1;
+    const username = usernameCandidate(base, attempt);
+    nextAttempt.set(base, attempt + 1);
     taken.add(username);
     chosen.set(p.first.fiscalCode, username);
   }
