@@ -22,6 +22,7 @@ import { securityHeaders } from './http/security-headers.js';
 import type { RenderPage } from './http/views.js';
 import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
+import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
@@ -36,6 +37,7 @@ export interface AppDeps {
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
+  secondFactor: SecondFactor;
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
   /** Registrati (SELF_REGISTRATION) */
@@ -122,7 +124,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics, deviceCookie: deviceCookie(secure) },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, secondFactor: deps.secondFactor, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics, deviceCookie: deviceCookie(secure) },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());

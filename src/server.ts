@@ -11,6 +11,7 @@ import { createLoginThrottle, type ThrottleLimits } from './accounts/login-throt
 import { createPasswordHasher, type Argon2Parameters } from './accounts/password-hashing.js';
 import { SPID_LEVEL_1_POLICY, type PasswordPolicy } from './accounts/password-policy.js';
 import { createPasswordService, type PasswordService } from './accounts/passwords.js';
+import { createSecondFactor } from './accounts/second-factor.js';
 import { createAccountProvisioning } from './accounts/provisioning.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { createAccountAccessIndex, createAdapterFactory, createMemoryStore } from './adapters/index.js';
@@ -126,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const throttle = createLoginThrottle({ redis, limits: options.throttleLimits, keyPrefix: `${redisKeyPrefix}throttle:` });
     const passwordPolicy = options.passwordPolicy ?? SPID_LEVEL_1_POLICY;
     const passwords = createPasswordService({ db, hasher, audit, policy: passwordPolicy });
+    const secondFactor = createSecondFactor({ db, audit, kek: kek.key, redis, keyPrefix: `${redisKeyPrefix}second-factor:` });
     const renderPage = withSelfRegistrationFlag(createPageRenderer(config), config.selfRegistration);
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox') });
     // without Redis, this server's own in-process store, holding at most so many sign-ins under way
@@ -137,6 +139,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const { provider, services } = createProvider({
       config,
       accounts,
+      secondFactorStatus: secondFactor.status,
       keys,
       adapter: createAdapterFactory(oidcStore),
       gates: GATES,
@@ -190,6 +193,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       accounts,
       authenticator,
       passwords,
+      secondFactor,
       recovery,
       renderPage,
       logger,

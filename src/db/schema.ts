@@ -147,8 +147,28 @@ export interface RegistrationsTable {
   expires_at: Date;
 }
 
+/** An account's TOTP secret (sealed: src/provider/key-encryption.ts); confirmed_at null while enrolling. */
+export interface SecondFactorsTable {
+  account_id: string;
+  secret: ColumnType<Record<string, unknown>, string, string>;
+  confirmed_at: Date | null;
+  /** the time step of the last code accepted */
+  last_step: ColumnType<string | null, number | null | undefined, number | null>;
+  /** when the enrolment under way began (renewed with a new secret) */
+  created_at: Timestamp;
+}
+
+/** Single-use recovery codes of the second factor: only the SHA-256 is kept. */
+export interface RecoveryCodesTable {
+  account_id: string;
+  code_hash: string;
+  used_at: Date | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
+  second_factors: SecondFactorsTable;
+  recovery_codes: RecoveryCodesTable;
   password_history: PasswordHistoryTable;
   school_assignments: SchoolAssignmentsTable;
   audit_log: AuditLogTable;

@@ -7,6 +7,7 @@ import { errors, type InteractionResults } from 'oidc-provider';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { PasswordAuthenticator } from '../accounts/authentication.js';
 import type { PasswordService } from '../accounts/passwords.js';
+import type { SecondFactor } from '../accounts/second-factor.js';
 import type { RenderPage, PageLocals } from '../http/views.js';
 import { serviceFromClient, type Service } from '../provider/clients.js';
 
@@ -15,6 +16,7 @@ export interface InteractionDeps {
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
+  secondFactor: SecondFactor;
   renderPage: RenderPage;
   passwordWork: PasswordWorkQueue;
   metrics: Pick<Metrics, 'signIn'>;

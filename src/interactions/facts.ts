@@ -1,5 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../accounts/account.js';
+import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import { serviceFromClient, type Service } from '../provider/clients.js';
 import type { ProviderAccount } from '../provider/account.js';
 
@@ -10,6 +11,8 @@ export interface GateFacts {
   session: { acr?: string; amr?: string[]; loginTs?: number };
   /** acr values the service asked for in this request (acr_values or its defaults) */
   requestedAcr: string[];
+  /** a confirmed second factor; a security officer profile at some school */
+  secondFactor: SecondFactorStatus;
   now: Date;
 }
 
@@ -18,6 +21,7 @@ export function buildGateFacts(input: {
   service: Service;
   session?: { acr?: string; amr?: string[]; loginTs?: number };
   acrValues?: unknown;
+  secondFactor?: SecondFactorStatus;
   now?: Date;
 }): GateFacts {
   return {
@@ -25,6 +29,7 @@ export function buildGateFacts(input: {
     service: input.service,
     session: input.session ?? {},
     requestedAcr: typeof input.acrValues === 'string' ? input.acrValues.split(' ').filter(Boolean) : [],
+    secondFactor: input.secondFactor ?? { enrolled: false, officer: false },
     now: input.now ?? new Date(),
   };
 }
@@ -43,6 +48,7 @@ export function gateFactsFor(ctx: KoaContextWithOIDC): GateFacts | null {
           service: serviceFromClient(client),
           session: { acr: ctx.oidc.session?.acr, amr: ctx.oidc.session?.amr, loginTs: ctx.oidc.session?.loginTs },
           acrValues: ctx.oidc.params?.acr_values,
+          secondFactor: providerAccount.secondFactor,
         })
       : null;
   factsByRequest.set(ctx, facts);

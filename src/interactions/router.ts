@@ -6,7 +6,7 @@ import { noStore } from '../http/security-headers.js';
 import { t } from '../i18n/index.js';
 import { banner, finish, loadInteraction, render, type InteractionDeps } from './context.js';
 import { buildGateFacts } from './facts.js';
-import type { GateInput, GatePage } from './gates/gate.js';
+import type { GateInput, GatePage, GateServices } from './gates/gate.js';
 import { gateNamed } from './gates/index.js';
 import { showConsent, submitConsent } from './steps/consent.js';
 import { showLogin, submitLogin } from './steps/login.js';
@@ -50,11 +50,16 @@ export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) 
     const outcome = await deps.passwordWork.continuing(() => gate.submit!({
       ...input,
       form: (ctx.request.body ?? {}) as Record<string, unknown>,
-      services: { passwords: deps.passwords },
+      services: gateServices(deps),
       from: { ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: current.service.id },
     }));
     // cleared: the database no longer gives the gate's checks a reason, the policy walks on
     if (outcome === 'cleared') return finish(deps, ctx, { [gate.name]: { cleared: true } });
+    // a new authentication step: the session records it (acr, amr, auth_time) and the checks see it
+    if ('authenticated' in outcome) {
+      const accountId = input.facts.account.id;
+      return finish(deps, ctx, { [gate.name]: { cleared: true }, login: { accountId, ...outcome.authenticated, remember: false } });
+    }
     await renderGate(deps, ctx, current, input, outcome);
   });
 
@@ -72,8 +77,13 @@ async function gateInput(deps: InteractionDeps, { interaction, service }: Curren
   const accountId = interaction.session?.accountId;
   const account = accountId ? await deps.accounts.findById(accountId) : undefined;
   if (!account) return undefined;
-  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values });
-  return { facts, reasons: interaction.prompt.reasons, t, passwordRules: deps.passwords.rules() };
+  const secondFactor = await deps.secondFactor.status(account.id);
+  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values, secondFactor });
+  return { facts, reasons: interaction.prompt.reasons, t, passwordRules: deps.passwords.rules(), services: gateServices(deps) };
+}
+
+function gateServices(deps: InteractionDeps): GateServices {
+  return { passwords: deps.passwords, secondFactor: deps.secondFactor };
 }
 
 async function showGate(deps: InteractionDeps, ctx: Context, current: Current) {

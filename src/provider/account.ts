@@ -1,6 +1,7 @@
 import type { Account as OidcAccount, FindAccount } from 'oidc-provider';
 import { referenceEmail, type Account } from '../accounts/account.js';
 import type { AccountRepository } from '../accounts/repository.js';
+import type { SecondFactorStatus } from '../accounts/second-factor.js';
 
 /** The claim name SPID/CIE OpenID Connect uses for the fiscal number, value `TINIT-<CF>`. */
 export const FISCAL_NUMBER_CLAIM = 'https://attributes.eid.gov.it/fiscal_number';
@@ -36,6 +37,8 @@ export function releasableClaims(scope: string | undefined): Set<string> {
 /** What our gates need beside oidc-provider's account shape. */
 export interface ProviderAccount extends OidcAccount {
   account: Account;
+  /** loaded while signing in, for the second_factor gate */
+  secondFactor?: SecondFactorStatus;
 }
 
 export function accountClaims(account: Account): Record<string, unknown> {
@@ -99,7 +102,7 @@ class RecentlyLoadedAccounts {
  */
 const SIGN_IN_ROUTES: ReadonlySet<string> = new Set(['authorization', 'resume']);
 
-export function createFindAccount(accounts: AccountRepository): FindAccount {
+export function createFindAccount(accounts: AccountRepository, secondFactorStatus: (accountId: string) => Promise<SecondFactorStatus>): FindAccount {
   const recent = new RecentlyLoadedAccounts();
   return async (ctx, sub) => {
     const route = ctx.oidc.route;
@@ -115,6 +118,7 @@ export function createFindAccount(accounts: AccountRepository): FindAccount {
     const providerAccount: ProviderAccount = {
       accountId: account.id,
       account,
+      ...(SIGN_IN_ROUTES.has(route) ? { secondFactor: await secondFactorStatus(account.id) } : {}),
       async claims() {
         const releasable = releasableClaims(ctx.oidc.client?.scope);
         const claims = Object.fromEntries(Object.entries(accountClaims(account)).filter(([claim]) => releasable.has(claim)));

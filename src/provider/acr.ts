@@ -2,6 +2,8 @@
 export const ACR = {
   /** username + password */
   password: 'urn:istruzione:iam:acr:password',
+  /** username + password + a one-time code (TOTP or a recovery code) */
+  otp: 'urn:istruzione:iam:acr:otp',
 } as const;
 
 export type AcrValue = (typeof ACR)[keyof typeof ACR];

@@ -3,6 +3,7 @@ import { minutesOf } from '../http/admission.js';
 import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../http/outage.js';
 import type { ClaimsParameter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
+import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
@@ -38,6 +39,8 @@ export const TTL = {
 
 export interface ProviderConfigurationDeps {
   accounts: AccountRepository;
+  /** what the second_factor gate needs to know while signing in */
+  secondFactorStatus(accountId: string): Promise<SecondFactorStatus>;
   keys: ProviderKeys;
   clients: Configuration['clients'];
   adapter: Configuration['adapter'];
@@ -61,7 +64,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
     },
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(deps.accounts, deps.secondFactorStatus),
     claims: {
       // standalone claims: released whenever the session has them (acr, amr) or asked for
       acr: null,

@@ -2,6 +2,7 @@ import { StoreFullError } from '../adapters/common.js';
 import { isOutage } from '../http/outage.js';
 import Provider, { errors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
@@ -15,6 +16,7 @@ import type { ProviderKeys } from './keys.js';
 export interface ProviderDeps {
   config: Pick<Config, 'issuer' | 'clientsFile' | 'env'>;
   accounts: AccountRepository;
+  secondFactorStatus(accountId: string): Promise<SecondFactorStatus>;
   keys: ProviderKeys;
   adapter: Configuration['adapter'];
   gates: readonly Gate[];
@@ -29,6 +31,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
   const services = deps.services ?? loadServiceDefinitions(deps.config.clientsFile, { production: deps.config.env === 'production' });
   const configuration = buildConfiguration({
     accounts: deps.accounts,
+    secondFactorStatus: deps.secondFactorStatus,
     keys: deps.keys,
     adapter: deps.adapter,
     clients: services.map((s) => toClientMetadata(s, deps.config.issuer)),

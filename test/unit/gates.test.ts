@@ -4,6 +4,8 @@ import { buildGateFacts } from '../../src/interactions/facts.js';
 import { accountState } from '../../src/interactions/gates/account-state.js';
 import { GATES } from '../../src/interactions/gates/index.js';
 import { passwordChange } from '../../src/interactions/gates/password-change.js';
+import { secondFactor } from '../../src/interactions/gates/second-factor.js';
+import { ACR } from '../../src/provider/acr.js';
 import { SPID_LEVEL_1_POLICY, policyRules } from '../../src/accounts/password-policy.js';
 import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
 import { serviceAccess } from '../../src/interactions/gates/service-access.js';
@@ -50,7 +52,23 @@ const firing = (gate: typeof accountState, a: Account, s?: Service) => gate.chec
 
 describe('gates', () => {
   it('walk account state before service access', () => {
-    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'password_change', 'service_access']);
+    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'password_change', 'second_factor', 'service_access']);
+  });
+
+  it.each([
+    ['an officer', { officer: true, enrolled: false }, {}, undefined, ['officer_profile']],
+    ['an enrolled officer', { officer: true, enrolled: true }, {}, undefined, ['officer_profile', 'second_factor_enrolled']],
+    ['an enrolled officer whose session has a code already', { officer: true, enrolled: true }, { amr: ['pwd', 'otp'] }, undefined, []],
+    ['anyone, when the service asks with acr_values', { officer: false, enrolled: false }, {}, ACR.otp, ['acr_requested']],
+    ['anyone else', { officer: false, enrolled: false }, {}, ACR.password, []],
+  ])('second_factor: %s', (_label, secondFactorStatus, session, acrValues, reasons) => {
+    const input = buildGateFacts({ account: account(), service, session, acrValues, secondFactor: secondFactorStatus, now });
+    expect(secondFactor.checks.filter((c) => c.applies(input)).map((c) => c.reason)).toEqual(reasons);
+  });
+
+  it('second_factor: whenever the service requires two factors', () => {
+    const strict = { ...service, requiredAcr: ACR.otp };
+    expect(secondFactor.checks.filter((c) => c.applies(facts(account(), strict))).map((c) => c.reason)).toEqual(['acr_requested']);
   });
 
   it.each([

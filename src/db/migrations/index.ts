@@ -10,6 +10,7 @@ import * as m0008 from './0008_inactivity.js';
 import * as m0009 from './0009_unlock_links.js';
 import * as m0010 from './0010_audit_chain.js';
 import * as m0011 from './0011_audit_partitions.js';
+import * as m0012 from './0012_second_factor.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_unlock_links': m0009,
   '0010_audit_chain': m0010,
   '0011_audit_partitions': m0011,
+  '0012_second_factor': m0012,
 };

@@ -1,11 +1,18 @@
 import type { PasswordRule } from '../../accounts/password-policy.js';
 import type { PasswordService } from '../../accounts/passwords.js';
+import type { SecondFactor } from '../../accounts/second-factor.js';
 import type { Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
 
 /** What gates with a form act through. */
 export interface GateServices {
   passwords: PasswordService;
+  secondFactor: SecondFactor;
+}
+
+/** A gate cleared by a new authentication step: the SSO session's acr and amr become these. */
+export interface Authenticated {
+  authenticated: { acr: string; amr: string[] };
 }
 
 /** One reason a gate can fire: a pure predicate over the facts. */
@@ -31,6 +38,8 @@ export interface GateInput {
   t: Translate;
   /** the password policy's rules, for pages that set a password */
   passwordRules: PasswordRule[];
+  /** what gates with a form act through (the router always gives them; unit tests of pure pages need not) */
+  services?: GateServices;
 }
 
 /**
@@ -43,5 +52,5 @@ export interface Gate {
   name: string;
   checks: GateCheck[];
   show(input: GateInput): GatePage | Promise<GatePage>;
-  submit?(input: GateInput & { form: Record<string, unknown>; services: GateServices; from: { ip: string; userAgent?: string; clientId: string } }): Promise<GatePage | 'cleared'>;
+  submit?(input: GateInput & { form: Record<string, unknown>; services: GateServices; from: { ip: string; userAgent?: string; clientId: string } }): Promise<GatePage | 'cleared' | Authenticated>;
 }

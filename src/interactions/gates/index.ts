@@ -1,14 +1,14 @@
 import { accountState } from './account-state.js';
 import type { Gate } from './gate.js';
 import { passwordChange } from './password-change.js';
+import { secondFactor } from './second-factor.js';
 import { serviceAccess } from './service-access.js';
 
 /**
- * The gates after the login method, in the order DOMAIN.md §5 walks them.
- * Second factor and enablement take their places between password_change and
- * service_access as they are built.
+ * The gates after the login method, in the order DOMAIN.md §5 walks them. Enablement takes
+ * its place between second_factor and service_access when it is built.
  */
-export const GATES: readonly Gate[] = [accountState, passwordChange, serviceAccess];
+export const GATES: readonly Gate[] = [accountState, passwordChange, secondFactor, serviceAccess];
 
 export function gateNamed(name: string): Gate | undefined {
   return GATES.find((gate) => gate.name === name);
