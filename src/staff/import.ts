@@ -86,78 +86,35 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
       // plans against what the first wrote, instead of racing it to the same new accounts
       return deps.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(hashtext('iam:staff_import'))`.execute(trx);
-        const refusals = new Map<number, Array<{ field: Column | null; message: string }>>();
-        const refuse = (line: number, field: Column | null, message: string) => refusals.set(line, [...(refusals.get(line) ?? []), { field, message }]);
+        const refusals = new Map<number, Problem[]>();
+        const refuse: Refuse = (line, field, message) => refusals.set(line, [...(refusals.get(line) ?? []), { field, message }]);
         for (const problem of parsed.problems) refuse(problem.line, problem.field, problem.message);
 
         const people = groupByPerson(parsed.rows, refuse);
         const existing = await loadAccounts(trx, [...people.keys()]);
-        for (const [fiscalCode, person] of people) {
-          const account = existing.get(fiscalCode);
-          if (account && account.account_type !== person.type) {
-            refuse(person.first.line, 'ruolo', t('staff_import.type_change', { existing: typeLabel(account.account_type), wanted: typeLabel(person.type) }));
-          }
-          if (!person.first.institutionalEmail.endsWith(INSTITUTIONAL_DOMAIN[person.type])) {
-            refuse(person.first.line, 'email_istituzionale', t('staff_import.institutional_domain', { domain: INSTITUTIONAL_DOMAIN[person.type] }));
-          }
-          if (!account && person.type === 'standard' && !baseUsername(person.first.givenName, person.first.familyName)) {
-            refuse(person.first.line, 'nome', t('staff_import.no_username'));
-          }
-        }
-
+        checkPeople(people, existing, refuse);
         const plan = await planAssignments(trx, people);
-        const outcomes = new Map<string, LineOutcome>();
-        const updates: Array<{ id: string; changes: AccountUpdate }> = [];
-        for (const [fiscalCode, person] of people) {
-          const account = existing.get(fiscalCode);
-          if (!account) {
-            outcomes.set(fiscalCode, 'created');
-            continue;
-          }
-          const changes = accountChanges(account, person.first);
-          if (Object.keys(changes).length) updates.push({ id: account.id, changes });
-          outcomes.set(fiscalCode, Object.keys(changes).length || plan.touched.has(fiscalCode) ? 'updated' : 'unchanged');
-        }
+        const { outcomes, updates } = accountOutcomes(people, existing, plan);
+        const lines = lineReport(parsed.rows, refusals, outcomes);
+        const done: ImportReport = {
+          ...report,
+          lines,
+          counts: countOutcomes(lines),
+          removedAssignments: plan.removals.map(({ fiscalCode, schoolCode, role }) => ({ fiscalCode, schoolCode, role })),
+        };
+        if (done.counts.refused > 0 || done.dryRun) return done;
 
-        for (const row of parsed.rows) {
-          const problems = refusals.get(row.line);
-          report.lines.push(problems ? { line: row.line, fiscalCode: row.fiscalCode, outcome: 'refused', problems } : { line: row.line, fiscalCode: row.fiscalCode, outcome: outcomes.get(row.fiscalCode)! });
-        }
-        for (const problem of parsed.problems) {
-          if (!report.lines.some((l) => l.line === problem.line)) report.lines.push({ line: problem.line, outcome: 'refused', problems: refusals.get(problem.line)! });
-        }
-        report.lines.sort((a, b) => a.line - b.line);
-        for (const line of report.lines) report.counts[line.outcome] += 1;
-        report.removedAssignments = plan.removals.map(({ fiscalCode, schoolCode, role }) => ({ fiscalCode, schoolCode, role }));
-
-        if (report.counts.refused > 0 || report.dryRun) return report;
-        {
-          const created = await createAccounts(trx, [...people].filter(([cf]) => !existing.has(cf)).map(([, p]) => p), deps.policy, now());
-          for (const { id, changes } of updates) await trx.updateTable('accounts').set({ ...changes, updated_at: now() }).where('id', '=', id).execute();
-          const idOf = (fiscalCode: string) => created.get(fiscalCode) ?? existing.get(fiscalCode)?.id ?? plan.accountIds.get(fiscalCode)!;
-          for (const batch of chunks(plan.additions)) {
-            await trx.insertInto('school_assignments')
-              .values(batch.map((a) => ({ account_id: idOf(a.fiscalCode), school_code: a.schoolCode, role: a.role, security_officer: a.securityOfficer })))
-              .execute();
-          }
-          for (const a of plan.officerChanges) {
-            await trx.updateTable('school_assignments').set({ security_officer: a.securityOfficer })
-              .where('account_id', '=', idOf(a.fiscalCode)).where('school_code', '=', a.schoolCode).where('role', '=', a.role).execute();
-          }
-          for (const batch of chunks(plan.removals, 300)) {
-            await trx.deleteFrom('school_assignments')
-              .where((eb) => eb.or(batch.map((a) => eb.and([eb('account_id', '=', a.accountId), eb('school_code', '=', a.schoolCode), eb('role', '=', a.role)]))))
-              .execute();
-          }
-          await deps.audit.record({
-            actorKind: options.actor.kind,
-            actorId: options.actor.id ?? null,
-            action: 'staff.import',
-            outcome: 'success',
-            details: { sha256: report.file.sha256, ...report.counts, removedAssignments: report.removedAssignments.length },
-          }, trx);
-        }
-        return { ...report, applied: true };
+        const created = await createAccounts(trx, [...people].filter(([cf]) => !existing.has(cf)).map(([, p]) => p), deps.policy, now());
+        for (const { id, changes } of updates) await trx.updateTable('accounts').set({ ...changes, updated_at: now() }).where('id', '=', id).execute();
+        await applyAssignments(trx, plan, (fiscalCode) => created.get(fiscalCode) ?? existing.get(fiscalCode)?.id ?? plan.accountIds.get(fiscalCode)!);
+        await deps.audit.record({
+          actorKind: options.actor.kind,
+          actorId: options.actor.id ?? null,
+          action: 'staff.import',
+          outcome: 'success',
+          details: { sha256: done.file.sha256, ...done.counts, removedAssignments: done.removedAssignments.length },
+        }, trx);
+        return { ...done, applied: true };
       });
     },
   };
@@ -165,8 +122,79 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
 
 const typeLabel = (type: AccountType) => (type === 'mi' ? 'MI' : 'nome.cognome');
 
+type Problem = { field: Column | null; message: string };
+type Refuse = (line: number, field: Column | null, message: string) => void;
+
+/** What only the people as a whole (and the accounts they have) can say is wrong. */
+function checkPeople(people: Map<string, Person>, existing: Map<string, ExistingAccount>, refuse: Refuse): void {
+  for (const [fiscalCode, person] of people) {
+    const account = existing.get(fiscalCode);
+    if (account && account.account_type !== person.type) {
+      refuse(person.first.line, 'ruolo', t('staff_import.type_change', { existing: typeLabel(account.account_type), wanted: typeLabel(person.type) }));
+    }
+    if (!person.first.institutionalEmail.endsWith(INSTITUTIONAL_DOMAIN[person.type])) {
+      refuse(person.first.line, 'email_istituzionale', t('staff_import.institutional_domain', { domain: INSTITUTIONAL_DOMAIN[person.type] }));
+    }
+    if (!account && person.type === 'standard' && !baseUsername(person.first.givenName, person.first.familyName)) {
+      refuse(person.first.line, 'nome', t('staff_import.no_username'));
+    }
+  }
+}
+
+/** Each person's outcome, and the changes to the accounts that exist. */
+function accountOutcomes(people: Map<string, Person>, existing: Map<string, ExistingAccount>, plan: { touched: Set<string> }) {
+  const outcomes = new Map<string, LineOutcome>();
+  const updates: Array<{ id: string; changes: AccountUpdate }> = [];
+  for (const [fiscalCode, person] of people) {
+    const account = existing.get(fiscalCode);
+    if (!account) {
+      outcomes.set(fiscalCode, 'created');
+      continue;
+    }
+    const changes = accountChanges(account, person.first);
+    if (Object.keys(changes).length) updates.push({ id: account.id, changes });
+    outcomes.set(fiscalCode, Object.keys(changes).length || plan.touched.has(fiscalCode) ? 'updated' : 'unchanged');
+  }
+  return { outcomes, updates };
+}
+
+/** One entry per line of the file that holds data, in order: its person's outcome, or why it was refused. */
+function lineReport(rows: StaffRow[], refusals: Map<number, Problem[]>, outcomes: Map<string, LineOutcome>): ImportReport['lines'] {
+  const lines: ImportReport['lines'] = rows.map((row) => {
+    const problems = refusals.get(row.line);
+    return problems ? { line: row.line, fiscalCode: row.fiscalCode, outcome: 'refused', problems } : { line: row.line, fiscalCode: row.fiscalCode, outcome: outcomes.get(row.fiscalCode)! };
+  });
+  // lines that did not even parse into a row
+  const reported = new Set(rows.map((row) => row.line));
+  for (const [line, problems] of refusals) if (!reported.has(line)) lines.push({ line, outcome: 'refused', problems });
+  return lines.sort((a, b) => a.line - b.line);
+}
+
+function countOutcomes(lines: ImportReport['lines']): Record<LineOutcome, number> {
+  const counts = { created: 0, updated: 0, unchanged: 0, refused: 0 };
+  for (const line of lines) counts[line.outcome] += 1;
+  return counts;
+}
+
+async function applyAssignments(trx: Db, plan: Awaited<ReturnType<typeof planAssignments>>, idOf: (fiscalCode: string) => string): Promise<void> {
+  for (const batch of chunks(plan.additions)) {
+    await trx.insertInto('school_assignments')
+      .values(batch.map((a) => ({ account_id: idOf(a.fiscalCode), school_code: a.schoolCode, role: a.role, security_officer: a.securityOfficer })))
+      .execute();
+  }
+  for (const a of plan.officerChanges) {
+    await trx.updateTable('school_assignments').set({ security_officer: a.securityOfficer })
+      .where('account_id', '=', idOf(a.fiscalCode)).where('school_code', '=', a.schoolCode).where('role', '=', a.role).execute();
+  }
+  for (const batch of chunks(plan.removals, 300)) {
+    await trx.deleteFrom('school_assignments')
+      .where((eb) => eb.or(batch.map((a) => eb.and([eb('account_id', '=', a.accountId), eb('school_code', '=', a.schoolCode), eb('role', '=', a.role)]))))
+      .execute();
+  }
+}
+
 /** The file's people by codice fiscale; a line that repeats another's assignment or contradicts its person is refused. */
-function groupByPerson(rows: StaffRow[], refuse: (line: number, field: Column | null, message: string) => void): Map<string, Person> {
+function groupByPerson(rows: StaffRow[], refuse: Refuse): Map<string, Person> {
   const people = new Map<string, Person>();
   for (const row of rows) {
     const person = people.get(row.fiscalCode);
