@@ -31,6 +31,21 @@ export const DEMO_ACCOUNTS: ReadonlyArray<NewAccount & { label: string }> = [
     password: 'Segreteria-Demo-2026!',
     schools: [{ schoolCode: 'RMIC81500X', role: 'dsga' }],
   },
+  {
+    // a security officer: the first sign-in enrols an authenticator app (verifica in due passaggi)
+    label: 'utenza MI (dirigente, Responsabile della sicurezza: verifica in due passaggi)',
+    type: 'mi',
+    username: 'MI654321',
+    givenName: 'Paolo',
+    familyName: 'Esposito',
+    birthDate: '1968-11-02',
+    birthPlace: 'Napoli',
+    sex: 'M',
+    fiscalCode: computeCodiceFiscale({ givenName: 'Paolo', familyName: 'Esposito', birthDate: '1968-11-02', sex: 'M', placeCode: 'F839' }),
+    institutionalEmail: { address: 'paolo.esposito@istruzione.it', state: 'ATTIVA' },
+    password: 'Dirigenza-Demo-2026!',
+    schools: [{ schoolCode: 'RMIC81500X', role: 'ds', securityOfficer: true }],
+  },
 ];
 
 export interface SeededAccount {

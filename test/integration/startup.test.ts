@@ -27,10 +27,11 @@ function start(env: Record<string, string>, untilOutput?: RegExp) {
 
 describe('start-up', () => {
   it('starts on the embedded defaults, printing the services and the demo accounts, and stops cleanly on SIGTERM', async () => {
-    const result = await start({}, /Utenze demo:[\s\S]*MI123456/);
+    const result = await start({}, /Utenze demo:[\s\S]*MI654321/);
     expect(result.stdout).toMatch(/IAM Istruzione in ascolto su http:\/\/127\.0\.0\.1:\d+/);
     for (const name of ['Istanze OnLine', 'Pago in Rete', 'Portale Formazione', 'Posta Istruzione', 'SIDI']) expect(result.stdout).toContain(name);
     expect(result.stdout).toContain('mario.rossi');
+    expect(result.stdout).toContain('MI123456');
     expect(result.code).toBe(0);
   });
 
