@@ -23,6 +23,17 @@ export interface NewAccount extends Identity {
   schools?: Array<{ schoolCode: string; role: SchoolRole; securityOfficer?: boolean }>;
 }
 
+/** What a new account holds of contact data and locks before its owner says otherwise. */
+export const NOTHING_YET = {
+  home_phone: null,
+  street_address: null,
+  postal_code: null,
+  municipality: null,
+  province: null,
+  country: null,
+  locked_until: null,
+} as const;
+
 export class ProvisioningError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join(', '));
@@ -64,13 +75,7 @@ export function createAccountProvisioning(deps: { db: Db; hasher: PasswordHasher
           institutional_email: input.institutionalEmail?.address ?? null,
           mailbox_state: input.institutionalEmail?.state ?? null,
           mobile_phone: input.mobilePhone ?? null,
-          home_phone: null,
-          street_address: null,
-          postal_code: null,
-          municipality: null,
-          province: null,
-          country: null,
-          locked_until: null,
+          ...NOTHING_YET,
           password_hash: passwordHash,
           // spread: an import of thousands of accounts does not make one day of expiries
           password_expires_at: input.passwordTemporary ? new Date() : passwordExpiresAt(deps.policy, input.type, cf.normalized, new Date()),

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { AccountType } from '../accounts/account.js';
 import { passwordExpiresAt } from '../accounts/password-expiry.js';
 import { NO_PASSWORD } from '../accounts/password-hashing.js';
+import { NOTHING_YET } from '../accounts/provisioning.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import { baseUsername, usernameCandidate } from '../accounts/username.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -311,13 +312,7 @@ async function createAccounts(trx: Db, people: Person[], policy: PasswordPolicy,
       institutional_email: p.institutionalEmail,
       mailbox_state: p.mailboxState,
       mobile_phone: null,
-      home_phone: null,
-      street_address: null,
-      postal_code: null,
-      municipality: null,
-      province: null,
-      country: null,
-      locked_until: null,
+      ...NOTHING_YET,
       password_hash: NO_PASSWORD,
       password_changed_at: at,
       // spread: an import of thousands of accounts does not make one day of expiries
