@@ -26,6 +26,9 @@ import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
+import { createOfficerRouter } from './officer/router.js';
+import type { OfficerConsole } from './officer/service.js';
+import type { SignedInReader } from './provider/sso-session.js';
 import { createRecoveryRouter } from './recovery/router.js';
 import type { RecoveryService } from './recovery/service.js';
 import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
@@ -40,6 +43,10 @@ export interface AppDeps {
   secondFactor: SecondFactor;
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
+  /** SIDI Gestione Utenze */
+  officerConsole: OfficerConsole;
+  /** who is signed in, from the provider's SSO session (our consoles) */
+  signedIn: SignedInReader;
   /** Registrati (SELF_REGISTRATION) */
   registration?: { service: RegistrationService; enabled: boolean };
   renderPage: RenderPage;
@@ -136,6 +143,10 @@ export function createApp(deps: AppDeps): Koa {
   );
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
+
+  const officer = createOfficerRouter({ console: deps.officerConsole, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  app.use(officer.routes());
+  app.use(officer.allowedMethods());
 
   app.use(formTargetsOfClientInPlay);
   app.use(outageAnswers);

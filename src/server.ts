@@ -42,6 +42,8 @@ import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createProvider } from './provider/index.js';
+import { createSignedInReader } from './provider/sso-session.js';
+import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
 
@@ -100,6 +102,7 @@ export interface Server {
     /** ends every session, grant and token of an account at the provider */
     revokeAccess: (accountId: string) => Promise<AccessRevocation>;
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
+    officerConsole: OfficerConsole;
   };
   listen(port?: number, host?: string): Promise<string>;
   /** graceful: in-flight requests get `graceMs` (default 10 s) to finish */
@@ -185,8 +188,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       throttle: createRegistrationThrottle({ redis, limits: options.registrationLimits, keyPrefix: `${redisKeyPrefix}registration:` }),
       logger,
     });
+    const officerConsole = createOfficerConsole({ db, audit, passwords, loginThrottle: throttle, revokeAccess, mail: outgoingMail, logger });
     const app = createApp({
       config,
+      officerConsole,
+      signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,
       services,
@@ -247,6 +253,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           audit,
           revokeAccess,
         }),
+        officerConsole,
       },
       async listen(port = config.port, host = config.host) {
         const timeouts = { ...SLOW_CLIENT_TIMEOUTS, ...options.slowClientTimeouts };

@@ -59,6 +59,20 @@ export interface LoginThrottle {
   lock(attempt: LoginAttempt): Promise<LadderLock>;
   /** A correct password: the username's counters, locks included, start again and the address gets its point back. */
   succeeded(attempt: LoginAttempt): Promise<void>;
+  /** Whether the username is locked for browsers it does not know, and until when. */
+  lockState(username: string): Promise<UsernameLock | null>;
+  /**
+   * A reset by someone else (an officer, an administrator): the username's lock and ladder
+   * start again. The per-address counters stay: the owner's address is not known here, and
+   * they lapse within their window (15 minutes).
+   */
+  unlock(username: string): Promise<void>;
+}
+
+export interface UsernameLock {
+  until: Date;
+  /** the ladder's second rung: only a new password (the unlock link, an officer's reset) opens it */
+  unlockRequired: boolean;
 }
 
 interface Counter {
@@ -141,6 +155,18 @@ export function createLoginThrottle(options: { redis?: RedisClient; keyPrefix?: 
         ...(attempt.device ? [device.limiter.delete(device.key(attempt))] : []),
         ip.limiter.reward(ip.key(attempt), 1),
       ]);
+    },
+
+    async lockState(name) {
+      const key = normal(name);
+      const counted = await username.limiter.get(key);
+      if (!counted || counted.consumedPoints <= limits.perUsername.failures) return null;
+      return { until: new Date(Date.now() + counted.msBeforeNext), unlockRequired: (await unlockMark.get(key)) !== null };
+    },
+
+    async unlock(name) {
+      const key = normal(name);
+      await Promise.all([username.limiter.delete(key), strikes.delete(key), unlockMark.delete(key)]);
     },
   };
 }

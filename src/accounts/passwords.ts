@@ -128,13 +128,23 @@ export function createPasswordService(deps: { db: Db; hasher: PasswordHasher; au
     /**
      * A temporary password for the account (officer or administrator reset): born expired, it
      * works for one sign-in within 72 hours, and that sign-in must set a new one. The plain
-     * text is returned once, for the message that delivers it; it is never stored.
+     * text is returned once, for the message that delivers it; it is never stored. `claim`
+     * runs in the storing transaction (the caller's checks under lock); refused: nothing stored.
      */
-    async setTemporary(accountId: string, actor: { kind: 'admin' | 'officer' | 'system'; id?: string; ip?: string; userAgent?: string }): Promise<{ password: string } | undefined> {
+    async setTemporary(
+      accountId: string,
+      actor: { kind: 'admin' | 'officer' | 'system'; id?: string; ip?: string; userAgent?: string },
+      claim?: PasswordClaim,
+    ): Promise<{ password: string } | undefined> {
       const found = await accounts.findCredentialsById(accountId);
       if (!found) return undefined;
       const password = temporaryPassword(deps.policy, found.account);
-      await store(found.account, password, true, { action: 'password.temporary_set', reason: 'reset', from: { ip: actor.ip, userAgent: actor.userAgent }, actor });
+      try {
+        await store(found.account, password, true, { action: 'password.temporary_set', reason: 'reset', from: { ip: actor.ip, userAgent: actor.userAgent }, actor }, claim);
+      } catch (error) {
+        if (error instanceof ClaimRefused) return undefined;
+        throw error;
+      }
       return { password };
     },
   };

@@ -1,4 +1,5 @@
 import { registrationMessages } from './it-registration.js';
+import { officerMessages } from './it-officer.js';
 import { staffImportMessages } from './it-staff-import.js';
 
 // The message catalogue: Italian is the source of truth; every visible string is here.
@@ -229,6 +230,7 @@ export const it = {
   'error.back_home': 'Torna alla pagina iniziale',
   ...registrationMessages,
   ...staffImportMessages,
+  ...officerMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;

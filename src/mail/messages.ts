@@ -106,3 +106,34 @@ export function accountLockedMiMail(person: Person, lock: { until: Date }): Mail
     paragraphs: [t('mail.account_unlock.intro_mi', { username: person.username, until: formatDateTime(lock.until) }), t('mail.account_locked.known_browsers')],
   };
 }
+
+/**
+ * SIDI Gestione Utenze: the temporary password, to the officer who reset it (DOMAIN.md §6),
+ * who hands it to the employee. The only message that carries a password.
+ */
+export function officerResetMail(
+  officer: Person,
+  reset: { employee: Person; school: string; password: string; validUntil: Date },
+): MailContent {
+  const employee = `${reset.employee.givenName} ${reset.employee.familyName}`;
+  return {
+    subject: t('mail.officer_reset.subject', { employee }),
+    greeting: greeting(officer),
+    paragraphs: [
+      t('mail.officer_reset.intro', { employee, username: reset.employee.username, school: reset.school }),
+      t('mail.officer_reset.password', { password: reset.password }),
+      t('mail.officer_reset.next', { until: formatDateTime(reset.validUntil) }),
+    ],
+    notes: [t('mail.officer_reset.handle_with_care')],
+  };
+}
+
+/** SIDI Gestione Utenze: the employee hears that their password was reset, and by whom to ask. */
+export function officerResetNoticeMail(person: Person, reset: { school: string; at: Date }): MailContent {
+  return {
+    subject: t('mail.officer_reset_notice.subject'),
+    greeting: greeting(person),
+    paragraphs: [t('mail.officer_reset_notice.intro', { username: person.username, school: reset.school, when: formatDateTime(reset.at) })],
+    notes: [t('mail.officer_reset_notice.not_asked')],
+  };
+}

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountType } from '../accounts/account.js';
+import { SUPPORTED_ACR_VALUES } from './acr.js';
+import { OFFICER_CONSOLE } from './console-clients.js';
 
 /** A registered client service, as the rest of the product sees it. */
 export interface Service {
@@ -82,7 +84,7 @@ const serviceSchema = (rules: ServiceRules) => z
       .string()
       .nullable()
       .default(null)
-      .refine((v) => v === null, 'is not supported yet (no second-factor sign-in exists to satisfy it): set it to null or remove it'),
+      .refine((v) => v === null || SUPPORTED_ACR_VALUES.includes(v), `must be null or one of ${SUPPORTED_ACR_VALUES.join(', ')}`),
     scopes: z.array(z.enum(KNOWN_SCOPES)).min(1).refine((s) => s.includes('openid'), 'must include openid'),
     grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
     demoPort: z.number().int().min(1).max(65535).optional(),
@@ -107,6 +109,8 @@ export type ServiceDefinition = z.infer<ReturnType<typeof serviceSchema>>;
 
 export class ClientsFileError extends Error {}
 
+const RESERVED_IDS: ReadonlySet<string> = new Set([OFFICER_CONSOLE.clientId]);
+
 /** Reads and validates clients.json; an error names the file, the service and the field. */
 export function loadServiceDefinitions(path: string, rules: ServiceRules): ServiceDefinition[] {
   let raw: unknown;
@@ -130,6 +134,7 @@ export function loadServiceDefinitions(path: string, rules: ServiceRules): Servi
       throw new ClientsFileError(`${path}: ${label}, field "${field}": ${issue.message}`);
     }
     if (seen.has(parsed.data.id)) throw new ClientsFileError(`${path}: ${label}, field "id": used twice`);
+    if (RESERVED_IDS.has(parsed.data.id)) throw new ClientsFileError(`${path}: ${label}, field "id": reserved for the provider's own console`);
     seen.add(parsed.data.id);
     return parsed.data;
   });

@@ -78,7 +78,8 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     },
     scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')],
     acrValues: [...SUPPORTED_ACR_VALUES],
-    responseTypes: ['code'],
+    // 'none': the provider's own consoles, which read the SSO session and need no token
+    responseTypes: ['code', 'none'],
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {

@@ -11,6 +11,7 @@ import type { Gate } from '../interactions/gates/gate.js';
 import type { Logger } from '../logger.js';
 import { loadServiceDefinitions, toClientMetadata, type ServiceDefinition } from './clients.js';
 import { buildConfiguration } from './configuration.js';
+import { consoleClients } from './console-clients.js';
 import type { ProviderKeys } from './keys.js';
 
 export interface ProviderDeps {
@@ -34,7 +35,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
     secondFactorStatus: deps.secondFactorStatus,
     keys: deps.keys,
     adapter: deps.adapter,
-    clients: services.map((s) => toClientMetadata(s, deps.config.issuer)),
+    clients: [...services.map((s) => toClientMetadata(s, deps.config.issuer)), ...consoleClients(deps.config.issuer)],
     gates: deps.gates,
     renderPage: deps.renderPage,
     issuer: deps.config.issuer,

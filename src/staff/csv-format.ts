@@ -33,7 +33,7 @@ export const MI_ROLES: ReadonlySet<SchoolRole> = new Set(['ds', 'dsga', 'assiste
 const ROLES = ['ds', 'dsga', 'assistente_amministrativo', 'docente', 'ata'] as const satisfies readonly SchoolRole[];
 
 /** Two letters (province), two for the kind of school, six more letters or digits: RMIC81500X. */
-const SCHOOL_CODE = /^[A-Z]{4}[A-Z0-9]{6}$/;
+export const SCHOOL_CODE = /^[A-Z]{4}[A-Z0-9]{6}$/;
 
 export interface StaffRow {
   /** the file's line number, header = 1 */

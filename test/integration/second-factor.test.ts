@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { generate } from 'otplib';
 
 import { ACR } from '../../src/provider/acr.js';
 import { FormBrowser, formFields } from '../support/browser.js';
+import { codeAt, recoveryCodesOn, secretOn, sendCode } from '../support/second-factor.js';
 import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { startTestServer, testMiUsername, testPerson, testService, type TestServer } from '../support/server.js';
 
@@ -34,16 +34,6 @@ async function afterPassword(b: FormBrowser, rp: RelyingParty, credentials: { us
   const page = await submitLogin(b, await startAuthorization(b, start), credentials.username, credentials.password);
   return { start, page };
 }
-
-const secretOn = (html: string) => /<p class="font-monospace fw-semibold mb-3">([A-Z2-7 ]+)<\/p>/.exec(html)?.[1]?.replace(/ /g, '');
-const recoveryCodesOn = (html: string) => [...html.matchAll(/<li class="col">([a-z0-9]{5}-[a-z0-9]{5})<\/li>/g)].map((m) => m[1]!);
-
-async function sendCode(b: FormBrowser, page: { body: string }, code: string) {
-  const form = formFields(page.body, /\/gate$/);
-  return b.follow(await b.post(form.action, { ...form.fields, code }));
-}
-
-const codeAt = (secret: string, offsetSeconds = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSeconds });
 
 describe('second factor', () => {
   it('makes an officer enrol inside the sign-in, then says so in the ID token; the SSO session carries it to the next service', async () => {

@@ -47,7 +47,8 @@ describe('clients.json', () => {
     [{ ...valid, clientSecret: 'short' }, 'field "clientSecret": must be at least 32 characters'],
     [{ ...valid, acceptedAccountTypes: ['admin'] }, 'field "acceptedAccountTypes.0"'],
     [{ ...valid, scopes: ['profile'] }, 'field "scopes": must include openid'],
-    [{ ...valid, requiredAcr: 'urn:istruzione:iam:acr:password' }, 'field "requiredAcr": is not supported yet'],
+    [{ ...valid, requiredAcr: 'urn:example:loa:high' }, 'field "requiredAcr": must be null or one of urn:istruzione:iam:acr:password, urn:istruzione:iam:acr:otp'],
+    [{ ...valid, id: 'sidi-gestione-utenze' }, 'field "id": reserved for the provider\'s own console'],
     [{ ...valid, enablementRequired: true }, 'field "enablementRequired": is not supported yet'],
     [{ ...valid, redirectUris: ['http://rp.example/cb'] }, 'field "redirectUris.0": must use https'],
     [{ ...valid, redirectUris: ['https://user:pw@rp.example/cb'] }, 'field "redirectUris.0": must not contain a user name or password'],
@@ -63,6 +64,10 @@ describe('clients.json', () => {
   ])('names the service and the field of a bad entry (%#)', (entry, message) => {
     const path = fileWith({ services: [entry] });
     expect(() => loadServiceDefinitions(path)).toThrow(message);
+  });
+
+  it('accepts a required acr the provider can assert', () => {
+    expect(loadServiceDefinitions(fileWith({ services: [{ ...valid, requiredAcr: 'urn:istruzione:iam:acr:otp' }] }))[0]!.requiredAcr).toBe('urn:istruzione:iam:acr:otp');
   });
 
   it('accepts https anywhere and plain http on loopback while developing', () => {

@@ -1,0 +1,238 @@
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { z } from 'zod';
+import { validateCodiceFiscale } from '../accounts/codice-fiscale.js';
+import type { Account } from '../accounts/account.js';
+import { formBody } from '../http/body.js';
+import type { CsrfGuard } from '../http/csrf.js';
+import { noStore } from '../http/security-headers.js';
+import type { RenderPage } from '../http/views.js';
+import { t, type MessageKey } from '../i18n/index.js';
+import { formatDateTime } from '../mail/templates.js';
+import { ACR } from '../provider/acr.js';
+import { OFFICER_CONSOLE } from '../provider/console-clients.js';
+import type { SignedInReader, SsoSession } from '../provider/sso-session.js';
+import { SCHOOL_CODE } from '../staff/csv-format.js';
+import type { EmployeeCard, OfficerConsole, OfficerScope } from './service.js';
+
+export interface OfficerRouterDeps {
+  console: OfficerConsole;
+  signedIn: SignedInReader;
+  renderPage: RenderPage;
+  /** the console's return address is registered under it */
+  issuer: string;
+}
+
+/** Who is at the console: set by requireOfficer on every request but the return from the sign-in. */
+interface OfficerState {
+  account: Account;
+  session: SsoSession;
+  schools: string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const fiscalCodeField = z.string().transform((v) => v.replace(/\s+/g, '').toUpperCase()).pipe(
+  z.string()
+    .min(1, 'officer.search.fiscal_code_required')
+    .refine((cf) => validateCodiceFiscale(cf).valid, 'officer.search.fiscal_code_invalid'),
+);
+
+/**
+ * SIDI Gestione Utenze (issue 14): the security officer's console, a router of its own.
+ * Signed in through the provider's SSO session as the console's own client (MI accounts
+ * only); two factors required; the officer profile is read from the database at every
+ * request, so a withdrawal takes effect at the next click. The school context is part of
+ * every URL and every query: nothing is found outside it.
+ */
+export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ctx: Context) => string) => CsrfGuard) {
+  const router = new Router({ prefix: OFFICER_CONSOLE.path });
+  // forms are bound to the SSO session that rendered them
+  const guard = csrf((ctx) => `officer:${(ctx.state.officer as OfficerState | undefined)?.session.uid ?? ''}`);
+  const post = [formBody(), guard.verify] as const;
+  router.use(noStore, guard.issue);
+  const from = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent'), requestId: ctx.state.requestId as string | undefined });
+
+  async function render(ctx: Context, view: string, status: number, locals: Record<string, unknown> & { title: string }) {
+    const officer = ctx.state.officer as OfficerState | undefined;
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await deps.renderPage(`officer/${view}`, {
+      service: { name: t('officer.service_name'), logo: '/assets/logos/sidi.svg' },
+      csrfToken: ctx.state.csrfToken as string,
+      officer: officer ? { name: `${officer.account.givenName} ${officer.account.familyName}`, username: officer.account.username } : null,
+      school: null,
+      consolePath: OFFICER_CONSOLE.path,
+      logoutHref: `/session/end?client_id=${OFFICER_CONSOLE.clientId}`,
+      errors: null,
+      ...locals,
+    });
+  }
+
+  const message = (ctx: Context, status: number, page: { title: string; message: string; tone: 'info' | 'success' | 'warning' | 'danger'; school?: string | null; next?: { href: string; label: string } }) =>
+    render(ctx, 'message', status, { school: null, next: null, ...page });
+
+  /**
+   * Sent through the provider's sign-in as the console's client. Two factors are asked of an
+   * officer whose session has none (officers get them at every sign-in anyway); a person
+   * without the profile is not made to enrol only to be told so.
+   */
+  function toSignIn(ctx: Context, stepUp: boolean) {
+    const query = new URLSearchParams({
+      client_id: OFFICER_CONSOLE.clientId,
+      response_type: 'none',
+      scope: 'openid',
+      redirect_uri: deps.issuer + OFFICER_CONSOLE.returnPath,
+      ...(stepUp ? { acr_values: ACR.otp } : {}),
+    });
+    ctx.status = 303;
+    ctx.redirect(`/auth?${query}`);
+  }
+
+  // Back from the sign-in: nothing is taken from this request but an error to show; what
+  // counts is the SSO session, read at the next request.
+  router.get('/accesso', async (ctx) => {
+    const error = typeof ctx.query.error === 'string' ? ctx.query.error : undefined;
+    if (!error) return ctx.redirect(OFFICER_CONSOLE.path);
+    return message(ctx, 403, {
+      title: t('officer.title'),
+      message: t(error === 'access_denied' ? 'officer.sign_in_refused' : 'officer.sign_in_failed'),
+      tone: 'warning',
+      next: { href: OFFICER_CONSOLE.path, label: t('officer.sign_in_again') },
+    });
+  });
+
+  const requireOfficer: Middleware = async (ctx: Context, next: Next) => {
+    const signedIn = await deps.signedIn(ctx);
+    // a sign-in that went through this console's own gates (MI accounts only)
+    if (!signedIn || !signedIn.session.clientIds.includes(OFFICER_CONSOLE.clientId)) return toSignIn(ctx, false);
+    const schools = signedIn.account.type === 'mi' ? await deps.console.schoolsOf(signedIn.account.id) : [];
+    ctx.state.officer = { ...signedIn, schools } satisfies OfficerState;
+    if (schools.length === 0) {
+      return message(ctx, 403, { title: t('officer.title'), message: t('officer.no_profile'), tone: 'warning' });
+    }
+    if (!signedIn.session.amr.includes('otp')) return toSignIn(ctx, true);
+    return next();
+  };
+
+  /** The school of the URL, if the officer holds the profile there now; else a recorded refusal. */
+  const requireSchool: Middleware = async (ctx: Context, next: Next) => {
+    const officer = ctx.state.officer as OfficerState;
+    const school = String(ctx.params.school ?? '').toUpperCase();
+    const scope: OfficerScope = { officer: officer.account, school };
+    if (!SCHOOL_CODE.test(school) || !officer.schools.includes(school)) {
+      if (SCHOOL_CODE.test(school)) await deps.console.schoolRefused(scope, from(ctx));
+      return message(ctx, 404, { title: t('officer.title'), message: t('officer.school_unknown'), tone: 'warning', next: { href: OFFICER_CONSOLE.path, label: t('officer.choose_school') } });
+    }
+    ctx.state.scope = scope;
+    return next();
+  };
+
+  const scopeOf = (ctx: Context) => ctx.state.scope as OfficerScope;
+  const schoolPath = (school: string) => `${OFFICER_CONSOLE.path}/scuole/${school}`;
+  const employeePath = (school: string, id: string) => `${schoolPath(school)}/dipendenti/${id}`;
+
+  const notFound = (ctx: Context) =>
+    message(ctx, 404, {
+      title: t('officer.title'),
+      message: t('officer.not_found', { school: scopeOf(ctx).school }),
+      tone: 'warning',
+      school: scopeOf(ctx).school,
+      next: { href: schoolPath(scopeOf(ctx).school), label: t('officer.search_again') },
+    });
+
+  const atSchool = [requireOfficer, requireSchool] as const;
+
+  router.get('/', requireOfficer, (ctx) => {
+    const officer = ctx.state.officer as OfficerState;
+    return render(ctx, 'home', 200, { title: t('officer.title'), schools: officer.schools.map((code) => ({ code, href: schoolPath(code) })) });
+  });
+
+  const searchPage = (ctx: Context, values: { fiscalCode: string }, errors: { summary: string[]; fields: Record<string, string> } | null, status: number) =>
+    render(ctx, 'search', status, { title: t('officer.search.title'), school: scopeOf(ctx).school, values, errors, action: `${schoolPath(scopeOf(ctx).school)}/ricerca` });
+
+  router.get('/scuole/:school', ...atSchool, (ctx) => searchPage(ctx, { fiscalCode: '' }, null, 200));
+
+  router.post('/scuole/:school/ricerca', ...atSchool, ...post, async (ctx) => {
+    const typed = String((ctx.request.body as Record<string, unknown>).codice_fiscale ?? '').slice(0, 32);
+    const parsed = fiscalCodeField.safeParse(typed);
+    if (!parsed.success) {
+      const problem = t(parsed.error.issues[0]!.message as MessageKey);
+      return searchPage(ctx, { fiscalCode: typed }, { summary: [problem], fields: { codice_fiscale: problem } }, 400);
+    }
+    const found = await deps.console.search(scopeOf(ctx), parsed.data, from(ctx));
+    if (!found) {
+      const problem = t('officer.not_found', { school: scopeOf(ctx).school });
+      return searchPage(ctx, { fiscalCode: parsed.data }, { summary: [problem], fields: {} }, 404);
+    }
+    ctx.status = 303;
+    ctx.redirect(employeePath(scopeOf(ctx).school, found.id));
+  });
+
+  const cardLocals = (ctx: Context, employee: EmployeeCard) => ({
+    school: scopeOf(ctx).school,
+    employee: employeeLocals(employee),
+    cardHref: employeePath(scopeOf(ctx).school, employee.id),
+    resetHref: `${employeePath(scopeOf(ctx).school, employee.id)}/reimposta-password`,
+    searchHref: schoolPath(scopeOf(ctx).school),
+  });
+
+  router.get('/scuole/:school/dipendenti/:id', ...atSchool, async (ctx) => {
+    const employee = UUID.test(ctx.params.id!) ? await deps.console.card(scopeOf(ctx), ctx.params.id!, from(ctx)) : undefined;
+    if (!employee) return notFound(ctx);
+    return render(ctx, 'card', 200, { title: t('officer.card.title'), ...cardLocals(ctx, employee) });
+  });
+
+  router.get('/scuole/:school/dipendenti/:id/reimposta-password', ...atSchool, async (ctx) => {
+    const employee = UUID.test(ctx.params.id!) ? await deps.console.card(scopeOf(ctx), ctx.params.id!, from(ctx)) : undefined;
+    if (!employee) return notFound(ctx);
+    const officer = ctx.state.officer as OfficerState;
+    return render(ctx, 'reset-confirm', 200, {
+      title: t('officer.reset.title'),
+      ...cardLocals(ctx, employee),
+      sendTo: officer.account.institutionalEmail ?? officer.account.personalEmail,
+    });
+  });
+
+  router.post('/scuole/:school/dipendenti/:id/reimposta-password', ...atSchool, ...post, async (ctx) => {
+    if (!UUID.test(ctx.params.id!)) return notFound(ctx);
+    const outcome = await deps.console.resetPassword(scopeOf(ctx), ctx.params.id!, from(ctx));
+    if (!outcome.ok && outcome.problem === 'not_found') return notFound(ctx);
+    if (!outcome.ok) {
+      return render(ctx, 'card', 409, {
+        title: t('officer.card.title'),
+        ...cardLocals(ctx, outcome.employee),
+        errors: { summary: [t(`officer.reset.refused.${outcome.problem}`)], fields: {} },
+      });
+    }
+    return render(ctx, 'reset-done', 200, {
+      title: t('officer.reset.done_title'),
+      ...cardLocals(ctx, outcome.employee),
+      sentTo: outcome.sentTo,
+      validUntil: formatDateTime(outcome.validUntil),
+    });
+  });
+
+  return router;
+}
+
+function employeeLocals(employee: EmployeeCard) {
+  return {
+    ...employee,
+    name: `${employee.givenName} ${employee.familyName}`,
+    typeLabel: t(`officer.card.type.${employee.type}`),
+    mailboxLabel: employee.mailboxState ?? t('officer.card.no_mailbox'),
+    roles: employee.roles.map((r) => t(`officer.role.${r.role}`) + (r.securityOfficer ? ` (${t('officer.role.security_officer')})` : '')),
+    statusLabel: t(`officer.card.status.${employee.status}`),
+    passwordLabel: employee.password.temporary
+      ? t('officer.card.password_temporary', { until: formatDateTime(employee.password.expiresAt!) })
+      : employee.password.expired
+        ? t('officer.card.password_expired', { since: formatDateTime(employee.password.expiresAt!) })
+        : employee.password.expiresAt
+          ? t('officer.card.password_valid', { until: formatDateTime(employee.password.expiresAt) })
+          : t('officer.card.password_no_expiry'),
+    lockLabel: employee.lock
+      ? t(employee.lock.unlockRequired ? 'officer.card.locked_until_reset' : 'officer.card.locked_until', { until: formatDateTime(employee.lock.until) })
+      : t('officer.card.not_locked'),
+    resetBlockedLabel: employee.resetBlockedBy ? t(`officer.reset.refused.${employee.resetBlockedBy}`) : null,
+  };
+}
