@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { seedDemoAccounts } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { ClientsFileError } from './provider/clients.js';
+import { OFFICER_CONSOLE } from './provider/console-clients.js';
 import { scheduleJobs } from './jobs/scheduler.js';
 import { createServer, StartupError } from './server.js';
 
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     '',
     'Servizi registrati (demo: npm run demo-rp -- <id>):',
     ...server.services.map((s) => `  - ${s.id.padEnd(20)} ${s.name}${s.demoPort ? `  → http://localhost:${s.demoPort}/` : ''}`),
+    '',
+    `SIDI – Gestione Utenze (Responsabili della sicurezza): ${config.issuer}${OFFICER_CONSOLE.path}`,
   ];
   if (demoAccounts.length) {
     lines.push('', 'Utenze demo:', ...demoAccounts.map((a) => `  - ${a.username.padEnd(14)} password ${a.password}   (${a.label})`));

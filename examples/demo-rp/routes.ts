@@ -41,7 +41,10 @@ const MAX_PARAM_LENGTH = 200;
 
 export function createRoutes(deps: RouteDeps): Router {
   const { service, config, sessions } = deps;
-  const page: PageContext = { serviceName: service.name, serviceId: service.id };
+  const issuer = config.serverMetadata().issuer;
+  // SIDI's own functions that live at the provider: the security officers' console
+  const links = service.id === 'sidi' ? [{ label: 'Gestione Utenze (Responsabili della sicurezza)', href: `${issuer}/sidi/gestione-utenze` }] : [];
+  const page: PageContext = { serviceName: service.name, serviceId: service.id, links };
   const router = new Router();
 
   function currentSession(ctx: Context): Session | undefined {

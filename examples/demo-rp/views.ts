@@ -6,6 +6,8 @@ export interface PageContext {
   serviceName: string;
   /** Shown under the service name so two demo services side by side are told apart. */
   serviceId: string;
+  /** the service's functions, shown to a signed-in person */
+  links?: Array<{ label: string; href: string }>;
 }
 
 function layout(page: PageContext, title: string, body: SafeHtml): string {
@@ -49,6 +51,11 @@ function sessionForm(session: Session, action: string, label: string): SafeHtml 
 <input type="hidden" name="${CSRF_FIELD}" value="${session.csrfToken}">
 <button type="submit">${label}</button>
 </form>`;
+}
+
+function serviceLinks(page: PageContext): SafeHtml {
+  if (!page.links?.length) return html``;
+  return html`<nav aria-label="Funzioni del servizio"><ul class="links">${page.links.map((l) => html`<li><a href="${l.href}">${l.label}</a></li>`)}</ul></nav>`;
 }
 
 function notice(text: string | undefined): SafeHtml {
@@ -118,6 +125,7 @@ ${notice(session.notice)}
 ${signIn.refreshToken ? sessionForm(session, '/refresh', 'Aggiorna token') : html``}
 ${sessionForm(session, '/logout', 'Esci')}
 </div>
+${serviceLinks(page)}
 ${claimsTable("Dati dall'ID token", signIn.idTokenClaims)}
 ${userinfo}`);
 }

@@ -218,6 +218,23 @@ describe('SIDI Gestione Utenze', () => {
     expect((await auditOf(officer.id, 'officer.password_reset')).map((e) => (e.details as { reason: string }).reason)).toEqual(['mailbox_not_active', 'not_mi']);
   });
 
+  it('shows the sign-in lock on the card, and the reset clears it', async () => {
+    const school = schoolCode();
+    const { officer, b } = await officerAtConsole([school]);
+    const employee = await person({ type: 'mi', schools: [{ schoolCode: school, role: 'dsga' }] });
+    const guesser = browser();
+    for (let i = 0; i < 5; i++) await signIn(guesser, sidi, { username: employee.username, password: `Sbagliata-${i}!` });
+
+    const card = await search(b, school, employee.fiscalCode);
+    expect(card.body).toContain('bloccata per tentativi errati fino al');
+    const done = await resetFromCard(b, card.url);
+    expect(done.body).toContain('nessun blocco');
+    await server.deps.outgoingMail.drain();
+    const temporary = /Password temporanea: (\S+)/.exec(messagesTo(outbox, officer.institutionalEmail!)[0]!.text)![1]!;
+    const { page } = await signIn(browser(), sidi, { username: employee.username, password: temporary });
+    expect(page.body).toContain('name="next"');
+  });
+
   it('says what is wrong with a malformed CF, and refuses a form without its CSRF token', async () => {
     const school = schoolCode();
     const { b } = await officerAtConsole([school]);
