@@ -26,6 +26,7 @@ import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
+import { createAreaRouter } from './area/router.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
 import type { SignedInReader } from './provider/sso-session.js';
@@ -34,7 +35,7 @@ import type { RecoveryService } from './recovery/service.js';
 import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken'>;
+  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken' | 'freshSignInMinutes'>;
   provider: Provider;
   services: ServiceDefinition[];
   accounts: AccountRepository;
@@ -147,6 +148,10 @@ export function createApp(deps: AppDeps): Koa {
   const officer = createOfficerRouter({ console: deps.officerConsole, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(officer.routes());
   app.use(officer.allowedMethods());
+
+  const area = createAreaRouter({ secondFactor: deps.secondFactor, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  app.use(area.routes());
+  app.use(area.allowedMethods());
 
   app.use(formTargetsOfClientInPlay);
   app.use(outageAnswers);

@@ -65,6 +65,7 @@ const environmentSchema = z.object({
   SIGN_IN_STARTS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   MEMORY_STORE_MAX_INTERACTIONS: z.coerce.number().int().min(100).default(20_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(240).default(24),
+  FRESH_SIGN_IN_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
   INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
   INACTIVITY_NOTICE_DAYS: z
     .string()
@@ -171,6 +172,8 @@ export interface Config {
   /** Create the demo accounts at start (default: only on the embedded database, never in production). */
   readonly demoSeed: boolean;
   readonly helpdesk: { readonly phone: string; readonly url: string };
+  /** a sensitive change in the Area riservata needs a sign-in at most this old, else a new one */
+  readonly freshSignInMinutes: number;
   /** days before expiry at which a reminder goes out */
   readonly passwordReminderDays: readonly number[];
   /** argon2id operations at once (admission control); default from the machine's cores */
@@ -241,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signInStartsPerMinute: e.SIGN_IN_STARTS_PER_MINUTE,
     memoryStoreMaxInteractions: e.MEMORY_STORE_MAX_INTERACTIONS,
     auditRetentionMonths: e.AUDIT_RETENTION_MONTHS,
+    freshSignInMinutes: e.FRESH_SIGN_IN_MINUTES,
     inactivity: Object.freeze({
       months: e.INACTIVITY_MONTHS,
       noticeDays: Object.freeze(dayList(e.INACTIVITY_NOTICE_DAYS)),

@@ -156,6 +156,48 @@ export function createSecondFactor(deps: { db: Db; audit: AuditLog; kek: Buffer;
       return { ok: true, method };
     },
 
+    /** What the person's own page shows: since when the factor is on, and how many recovery codes are left. */
+    async overview(accountId: string): Promise<{ enrolledAt: Date | null; recoveryCodesLeft: number; officer: boolean }> {
+      const [row, left, status] = await Promise.all([
+        deps.db.selectFrom('second_factors').select('confirmed_at').where('account_id', '=', accountId).executeTakeFirst(),
+        this.recoveryCodesLeft(accountId),
+        this.status(accountId),
+      ]);
+      return { enrolledAt: row?.confirmed_at ?? null, recoveryCodesLeft: left, officer: status.officer };
+    },
+
+    /** Ten new recovery codes, shown once; every earlier one stops working. Undefined without a factor. */
+    async regenerateRecoveryCodes(accountId: string, from: { ip: string; userAgent?: string }): Promise<string[] | undefined> {
+      const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+      return deps.db.transaction().execute(async (trx) => {
+        const factor = await trx.selectFrom('second_factors').select('account_id').where('account_id', '=', accountId).where('confirmed_at', 'is not', null).forUpdate().executeTakeFirst();
+        if (!factor) return undefined;
+        await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute();
+        await trx.insertInto('recovery_codes').values(codes.map((code) => ({ account_id: accountId, code_hash: hashCode(normalizeRecoveryCode(code)), used_at: null }))).execute();
+        await deps.audit.record({ actorKind: 'user', actorId: accountId, subjectId: accountId, action: 'second_factor.recovery_codes_regenerated', outcome: 'success', ip: from.ip, userAgent: from.userAgent }, trx);
+        return codes;
+      });
+    },
+
+    /**
+     * Switches the factor off, with its recovery codes. Refused to a security officer, whose
+     * sign-in requires it (DOMAIN.md §5): checked in the transaction that deletes.
+     */
+    async remove(accountId: string, from: { ip: string; userAgent?: string }): Promise<'removed' | 'not_enrolled' | 'required'> {
+      return deps.db.transaction().execute(async (trx) => {
+        const officer = await trx.selectFrom('school_assignments').select('account_id').where('account_id', '=', accountId).where('security_officer', '=', true).forShare().executeTakeFirst();
+        if (officer) {
+          await deps.audit.record({ actorKind: 'user', actorId: accountId, subjectId: accountId, action: 'second_factor.removed', outcome: 'refused', ip: from.ip, userAgent: from.userAgent, details: { reason: 'officer_profile' } }, trx);
+          return 'required';
+        }
+        const deleted = await trx.deleteFrom('second_factors').where('account_id', '=', accountId).returning('confirmed_at').executeTakeFirst();
+        await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute();
+        if (!deleted?.confirmed_at) return 'not_enrolled';
+        await deps.audit.record({ actorKind: 'user', actorId: accountId, subjectId: accountId, action: 'second_factor.removed', outcome: 'success', ip: from.ip, userAgent: from.userAgent }, trx);
+        return 'removed';
+      });
+    },
+
     async recoveryCodesLeft(accountId: string): Promise<number> {
       const row = await deps.db.selectFrom('recovery_codes').select(sql<string>`count(*)`.as('n')).where('account_id', '=', accountId).where('used_at', 'is', null).executeTakeFirstOrThrow();
       return Number(row.n);

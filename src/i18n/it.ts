@@ -1,4 +1,5 @@
 import { registrationMessages } from './it-registration.js';
+import { areaMessages } from './it-area.js';
 import { officerMessages } from './it-officer.js';
 import { staffImportMessages } from './it-staff-import.js';
 
@@ -231,6 +232,7 @@ export const it = {
   ...registrationMessages,
   ...staffImportMessages,
   ...officerMessages,
+  ...areaMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;

@@ -10,7 +10,7 @@ import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
 import { ACR } from '../provider/acr.js';
-import { OFFICER_CONSOLE } from '../provider/console-clients.js';
+import { consoleSignInUrl, OFFICER_CONSOLE } from '../provider/console-clients.js';
 import type { SignedInReader, SsoSession } from '../provider/sso-session.js';
 import { SCHOOL_CODE } from '../staff/csv-format.js';
 import type { EmployeeCard, OfficerConsole, OfficerScope } from './service.js';
@@ -77,15 +77,8 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
    * without the profile is not made to enrol only to be told so.
    */
   function toSignIn(ctx: Context, stepUp: boolean) {
-    const query = new URLSearchParams({
-      client_id: OFFICER_CONSOLE.clientId,
-      response_type: 'none',
-      scope: 'openid',
-      redirect_uri: deps.issuer + OFFICER_CONSOLE.returnPath,
-      ...(stepUp ? { acr_values: ACR.otp } : {}),
-    });
     ctx.status = 303;
-    ctx.redirect(`/auth?${query}`);
+    ctx.redirect(consoleSignInUrl(deps.issuer, OFFICER_CONSOLE, stepUp ? { acr: ACR.otp } : {}));
   }
 
   // Back from the sign-in: nothing is taken from this request but an error to show; what

@@ -3,7 +3,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountType } from '../accounts/account.js';
 import { SUPPORTED_ACR_VALUES } from './acr.js';
-import { OFFICER_CONSOLE } from './console-clients.js';
+import { CONSOLE_CLIENT_IDS } from './console-clients.js';
 
 /** A registered client service, as the rest of the product sees it. */
 export interface Service {
@@ -109,8 +109,6 @@ export type ServiceDefinition = z.infer<ReturnType<typeof serviceSchema>>;
 
 export class ClientsFileError extends Error {}
 
-const RESERVED_IDS: ReadonlySet<string> = new Set([OFFICER_CONSOLE.clientId]);
-
 /** Reads and validates clients.json; an error names the file, the service and the field. */
 export function loadServiceDefinitions(path: string, rules: ServiceRules): ServiceDefinition[] {
   let raw: unknown;
@@ -134,7 +132,7 @@ export function loadServiceDefinitions(path: string, rules: ServiceRules): Servi
       throw new ClientsFileError(`${path}: ${label}, field "${field}": ${issue.message}`);
     }
     if (seen.has(parsed.data.id)) throw new ClientsFileError(`${path}: ${label}, field "id": used twice`);
-    if (RESERVED_IDS.has(parsed.data.id)) throw new ClientsFileError(`${path}: ${label}, field "id": reserved for the provider's own console`);
+    if (CONSOLE_CLIENT_IDS.has(parsed.data.id)) throw new ClientsFileError(`${path}: ${label}, field "id": reserved for the provider's own console`);
     seen.add(parsed.data.id);
     return parsed.data;
   });

@@ -5,31 +5,80 @@ import type { ClientMetadata } from 'oidc-provider';
  * the gates and the SSO session are the same as for every service. They ask for no token
  * (response_type none): the console then reads the SSO session itself.
  */
+export interface Console {
+  clientId: string;
+  path: string;
+  /** where the provider sends the browser back after the sign-in */
+  returnPath: string;
+}
+
+/** SIDI Gestione Utenze, for security officers (src/officer/). */
 export const OFFICER_CONSOLE = {
   clientId: 'sidi-gestione-utenze',
   path: '/sidi/gestione-utenze',
-  /** where the provider sends the browser back after the sign-in */
   returnPath: '/sidi/gestione-utenze/accesso',
-} as const;
+} as const satisfies Console;
+
+/** The Area riservata, everyone's own data and security (src/area/). */
+export const AREA_RISERVATA = {
+  clientId: 'area-riservata',
+  path: '/area-riservata',
+  returnPath: '/area-riservata/accesso',
+} as const satisfies Console;
+
+export const CONSOLE_CLIENT_IDS: ReadonlySet<string> = new Set([OFFICER_CONSOLE.clientId, AREA_RISERVATA.clientId]);
 
 export function consoleClients(issuer: string): ClientMetadata[] {
+  const common = (console: Console): ClientMetadata => ({
+    client_id: console.clientId,
+    token_endpoint_auth_method: 'none',
+    grant_types: [],
+    response_types: ['none'],
+    redirect_uris: [issuer + console.returnPath],
+    post_logout_redirect_uris: [issuer + console.path],
+    scope: 'openid',
+    first_party: true,
+    enablement_required: false,
+    required_acr: null,
+  });
   return [
     {
-      client_id: OFFICER_CONSOLE.clientId,
+      ...common(OFFICER_CONSOLE),
       client_name: 'SIDI – Gestione Utenze',
       logo_uri: `${issuer}/assets/logos/sidi.svg`,
-      token_endpoint_auth_method: 'none',
-      grant_types: [],
-      response_types: ['none'],
-      redirect_uris: [issuer + OFFICER_CONSOLE.returnPath],
-      post_logout_redirect_uris: [issuer + OFFICER_CONSOLE.path],
-      scope: 'openid',
-      first_party: true,
-      enablement_required: false,
       // DOMAIN.md §5 gate 5: SIDI accepts only MI accounts; the officer profile is checked by the console
       accepted_account_types: ['mi'],
-      required_acr: null,
       service_description: 'Gestione delle utenze del personale scolastico',
     },
+    {
+      ...common(AREA_RISERVATA),
+      client_name: 'Area riservata',
+      accepted_account_types: ['standard', 'mi'],
+      service_description: 'I tuoi dati, la password e la sicurezza della tua utenza',
+    },
   ];
+}
+
+/**
+ * The provider's authorization request that signs a person in to a console. `acr` asks for
+ * two factors; `fresh` makes the person sign in again even within a session (a sensitive
+ * change); `returnTo`, a path of the console, is where the console's return leads.
+ */
+export function consoleSignInUrl(issuer: string, console: Console, options: { acr?: string; fresh?: boolean; returnTo?: string } = {}): string {
+  const query = new URLSearchParams({
+    client_id: console.clientId,
+    response_type: 'none',
+    scope: 'openid',
+    redirect_uri: issuer + console.returnPath,
+    ...(options.acr ? { acr_values: options.acr } : {}),
+    ...(options.fresh ? { prompt: 'login' } : {}),
+    ...(options.returnTo ? { state: options.returnTo } : {}),
+  });
+  return `/auth?${query}`;
+}
+
+/** The path to go back to after a console's sign-in: only one of its own pages. */
+export function consoleReturnPath(console: Console, state: unknown): string | undefined {
+  if (typeof state !== 'string' || state.length > 200) return undefined;
+  return state.startsWith(`${console.path}/`) && /^[\w/-]+$/.test(state) && !state.includes('//') ? state : undefined;
 }

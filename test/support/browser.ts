@@ -45,6 +45,11 @@ export class FormBrowser {
     return response;
   }
 
+  /** One cookie's value, by name. */
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
   /** The values of the cookies the provider has set, as a thief of the jar would see them. */
   cookieValues(): string[] {
     return [...this.cookies.values()];

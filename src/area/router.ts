@@ -1,0 +1,149 @@
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import type { SecondFactor } from '../accounts/second-factor.js';
+import { formBody } from '../http/body.js';
+import type { CsrfGuard } from '../http/csrf.js';
+import { noStore } from '../http/security-headers.js';
+import type { RenderPage } from '../http/views.js';
+import { t } from '../i18n/index.js';
+import { formatDateTime } from '../mail/templates.js';
+import { AREA_RISERVATA, consoleReturnPath, consoleSignInUrl } from '../provider/console-clients.js';
+import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
+
+export interface AreaRouterDeps {
+  secondFactor: SecondFactor;
+  signedIn: SignedInReader;
+  renderPage: RenderPage;
+  issuer: string;
+  /** a sensitive change needs a sign-in at most this old */
+  freshSignInMinutes: number;
+  now?: () => Date;
+}
+
+const SECURITY_PAGE = `${AREA_RISERVATA.path}/verifica-in-due-passaggi`;
+
+/**
+ * The Area riservata: the person's own account, signed in through the provider's SSO session
+ * as the provider's own client. For now its security page (issue 14): switch the second
+ * factor on, new recovery codes, switch it off. Each of those needs a recent sign-in (two
+ * factors included, when on), else the person signs in again and comes back to the page.
+ */
+export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Context) => string) => CsrfGuard) {
+  const router = new Router({ prefix: AREA_RISERVATA.path });
+  const now = deps.now ?? (() => new Date());
+  // forms are bound to the SSO session that rendered them
+  const guard = csrf((ctx) => `area:${(ctx.state.person as SignedIn | undefined)?.session.uid ?? ''}`);
+  const post = [formBody(), guard.verify] as const;
+  router.use(noStore, guard.issue);
+  const from = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+  const person = (ctx: Context) => ctx.state.person as SignedIn;
+
+  function toSignIn(ctx: Context, options: { fresh?: boolean; returnTo: string }) {
+    ctx.status = 303;
+    ctx.redirect(consoleSignInUrl(deps.issuer, AREA_RISERVATA, options));
+  }
+
+  async function render(ctx: Context, view: string, status: number, locals: Record<string, unknown> & { title: string }) {
+    const signedIn = ctx.state.person as SignedIn | undefined;
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await deps.renderPage(`area/${view}`, {
+      csrfToken: ctx.state.csrfToken as string,
+      person: signedIn ? { name: `${signedIn.account.givenName} ${signedIn.account.familyName}`, username: signedIn.account.username } : null,
+      logoutHref: `/session/end?client_id=${AREA_RISERVATA.clientId}`,
+      errors: null,
+      notice: null,
+      ...locals,
+    });
+  }
+
+  // Back from the sign-in: to the page that sent the person, if it is one of ours.
+  router.get('/accesso', async (ctx) => {
+    if (typeof ctx.query.error === 'string') {
+      return render(ctx, 'message', 403, { title: t('area.title'), message: t('area.sign_in_failed'), next: { href: SECURITY_PAGE, label: t('area.sign_in_again') } });
+    }
+    ctx.redirect(consoleReturnPath(AREA_RISERVATA, ctx.query.state) ?? SECURITY_PAGE);
+  });
+
+  /** Signed in through this console's client (its gates passed); else off to the sign-in and back here. */
+  const requireSignedIn: Middleware = async (ctx: Context, next: Next) => {
+    const signedIn = await deps.signedIn(ctx);
+    if (!signedIn || !signedIn.session.clientIds.includes(AREA_RISERVATA.clientId)) {
+      return toSignIn(ctx, { returnTo: ctx.method === 'GET' ? ctx.path : SECURITY_PAGE });
+    }
+    ctx.state.person = signedIn;
+    return next();
+  };
+
+  /** A sign-in younger than the configured age; else a new one (password, and code when on), back to the page. */
+  const requireFresh: Middleware = async (ctx: Context, next: Next) => {
+    const age = now().getTime() / 1000 - person(ctx).session.loginTs;
+    if (age > deps.freshSignInMinutes * 60) return toSignIn(ctx, { fresh: true, returnTo: ctx.method === 'GET' ? ctx.path : SECURITY_PAGE });
+    return next();
+  };
+
+  async function securityPage(ctx: Context, status = 200, notice: string | null = null) {
+    const overview = await deps.secondFactor.overview(person(ctx).account.id);
+    return render(ctx, 'second-factor', status, {
+      title: t('area.second_factor.title'),
+      notice,
+      enrolledAt: overview.enrolledAt ? formatDateTime(overview.enrolledAt) : null,
+      recoveryCodesLeft: overview.recoveryCodesLeft,
+      officer: overview.officer,
+    });
+  }
+
+  router.get('/', requireSignedIn, (ctx) => ctx.redirect(SECURITY_PAGE));
+  router.get('/verifica-in-due-passaggi', requireSignedIn, (ctx) => securityPage(ctx));
+
+  const enrolPage = async (ctx: Context, status: number, error?: string) => {
+    const account = person(ctx).account;
+    const enrolment = await deps.secondFactor.enrolment(account);
+    return render(ctx, 'second-factor-enrol', status, {
+      title: t('gate.second_factor.enrol_title'),
+      enrolment: {
+        intro: t('gate.second_factor.enrol_intro'),
+        qrSvg: enrolment.qrSvg,
+        secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(),
+        recoveryCodes: enrolment.recoveryCodes,
+      },
+      errors: error ? { summary: [error], fields: { code: error } } : null,
+    });
+  };
+
+  router.get('/verifica-in-due-passaggi/attiva', requireSignedIn, requireFresh, async (ctx) => {
+    if ((await deps.secondFactor.overview(person(ctx).account.id)).enrolledAt) return ctx.redirect(SECURITY_PAGE);
+    return enrolPage(ctx, 200);
+  });
+
+  router.post('/verifica-in-due-passaggi/attiva', requireSignedIn, requireFresh, ...post, async (ctx) => {
+    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 64);
+    if (!code.trim()) return enrolPage(ctx, 400, t('form.field_required'));
+    const check = await deps.secondFactor.confirm(person(ctx).account.id, code, from(ctx));
+    if (check.ok) return securityPage(ctx, 200, t('area.second_factor.enrolled'));
+    if (check.reason === 'not_enrolled') return securityPage(ctx, 409, t('area.second_factor.already_on'));
+    if (check.reason === 'throttled') return enrolPage(ctx, 429, t('gate.second_factor.throttled', { minutes: Math.ceil(check.retryAfterSeconds / 60) }));
+    return enrolPage(ctx, 422, t('gate.second_factor.wrong_code'));
+  });
+
+  router.post('/verifica-in-due-passaggi/codici', requireSignedIn, requireFresh, ...post, async (ctx) => {
+    const codes = await deps.secondFactor.regenerateRecoveryCodes(person(ctx).account.id, from(ctx));
+    if (!codes) return securityPage(ctx, 409, t('area.second_factor.not_on'));
+    return render(ctx, 'recovery-codes', 200, { title: t('area.second_factor.codes_title'), codes });
+  });
+
+  router.get('/verifica-in-due-passaggi/disattiva', requireSignedIn, requireFresh, async (ctx) => {
+    const overview = await deps.secondFactor.overview(person(ctx).account.id);
+    if (!overview.enrolledAt) return ctx.redirect(SECURITY_PAGE);
+    if (overview.officer) return securityPage(ctx, 409, t('area.second_factor.required_for_officers'));
+    return render(ctx, 'second-factor-remove', 200, { title: t('area.second_factor.remove_title') });
+  });
+
+  router.post('/verifica-in-due-passaggi/disattiva', requireSignedIn, requireFresh, ...post, async (ctx) => {
+    const outcome = await deps.secondFactor.remove(person(ctx).account.id, from(ctx));
+    if (outcome === 'required') return securityPage(ctx, 409, t('area.second_factor.required_for_officers'));
+    return securityPage(ctx, 200, t(outcome === 'removed' ? 'area.second_factor.removed' : 'area.second_factor.not_on'));
+  });
+
+  return router;
+}
