@@ -26,6 +26,7 @@ import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
+import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter } from './area/router.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
@@ -44,6 +45,8 @@ export interface AppDeps {
   secondFactor: SecondFactor;
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
+  /** the administration: role, audit viewer, staff import */
+  admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport'>;
   /** SIDI Gestione Utenze */
   officerConsole: OfficerConsole;
   /** who is signed in, from the provider's SSO session (our consoles) */
@@ -152,6 +155,10 @@ export function createApp(deps: AppDeps): Koa {
   const area = createAreaRouter({ secondFactor: deps.secondFactor, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
+
+  const admin = createAdminRouter({ ...deps.admin, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  app.use(admin.routes());
+  app.use(admin.allowedMethods());
 
   app.use(formTargetsOfClientInPlay);
   app.use(outageAnswers);

@@ -44,6 +44,9 @@ import { SESSION_COOKIE } from './provider/configuration.js';
 import { createProvider } from './provider/index.js';
 import { createSignedInReader } from './provider/sso-session.js';
 import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
+import { createAdministrators, type Administrators } from './admin/administrators.js';
+import { createAuditViewer } from './admin/audit-viewer.js';
+import { createStaffImport } from './staff/import.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
 import { loadOrCreateKeys } from './provider/keys.js';
 
@@ -103,6 +106,7 @@ export interface Server {
     revokeAccess: (accountId: string) => Promise<AccessRevocation>;
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
     officerConsole: OfficerConsole;
+    administrators: Administrators;
   };
   listen(port?: number, host?: string): Promise<string>;
   /** graceful: in-flight requests get `graceMs` (default 10 s) to finish */
@@ -189,9 +193,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       logger,
     });
     const officerConsole = createOfficerConsole({ db, audit, passwords, loginThrottle: throttle, revokeAccess, mail: outgoingMail, logger });
+    const administrators = createAdministrators({ db, audit });
     const app = createApp({
       config,
       officerConsole,
+      admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,
@@ -254,6 +260,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           revokeAccess,
         }),
         officerConsole,
+        administrators,
       },
       async listen(port = config.port, host = config.host) {
         const timeouts = { ...SLOW_CLIENT_TIMEOUTS, ...options.slowClientTimeouts };

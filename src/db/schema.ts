@@ -165,7 +165,15 @@ export interface RecoveryCodesTable {
   used_at: Date | null;
 }
 
+/** Accounts with the administrator role (src/admin/). */
+export interface AdministratorsTable {
+  account_id: string;
+  granted_at: CreatedAt;
+  granted_by: string | null;
+}
+
 export interface Database {
+  administrators: AdministratorsTable;
   accounts: AccountsTable;
   second_factors: SecondFactorsTable;
   recovery_codes: RecoveryCodesTable;

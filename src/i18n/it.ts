@@ -1,4 +1,5 @@
 import { registrationMessages } from './it-registration.js';
+import { adminMessages } from './it-admin.js';
 import { areaMessages } from './it-area.js';
 import { officerMessages } from './it-officer.js';
 import { staffImportMessages } from './it-staff-import.js';
@@ -225,6 +226,7 @@ export const it = {
   'error.csrf': 'Il modulo è scaduto o non è valido. Torna indietro, ricarica la pagina e riprova.',
   'error.wrong_host': 'Questo indirizzo non corrisponde al servizio di accesso. Apri {issuer} e riprova.',
   'error.payload_too_large': 'I dati inviati sono troppo grandi.',
+  'error.bad_upload': 'Il file non è stato ricevuto: scegli un file e invia di nuovo il modulo.',
   'error.interaction_expired': 'La procedura di accesso è scaduta o non è più valida. Torna al servizio e premi di nuovo «Accedi».',
   'error.oidc': 'Il servizio ha inviato una richiesta di accesso non valida. Torna al servizio e riprova; se il problema continua, segnalalo all\'assistenza del servizio.',
   'error.oidc_detail': 'Dettaglio tecnico: {error} – {description}',
@@ -233,6 +235,7 @@ export const it = {
   ...staffImportMessages,
   ...officerMessages,
   ...areaMessages,
+  ...adminMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;

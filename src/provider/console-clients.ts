@@ -26,7 +26,14 @@ export const AREA_RISERVATA = {
   returnPath: '/area-riservata/accesso',
 } as const satisfies Console;
 
-export const CONSOLE_CLIENT_IDS: ReadonlySet<string> = new Set([OFFICER_CONSOLE.clientId, AREA_RISERVATA.clientId]);
+/** The administration: audit log, staff import (src/admin/). */
+export const ADMIN_CONSOLE = {
+  clientId: 'admin-console',
+  path: '/admin',
+  returnPath: '/admin/accesso',
+} as const satisfies Console;
+
+export const CONSOLE_CLIENT_IDS: ReadonlySet<string> = new Set([OFFICER_CONSOLE.clientId, AREA_RISERVATA.clientId, ADMIN_CONSOLE.clientId]);
 
 export function consoleClients(issuer: string): ClientMetadata[] {
   const common = (console: Console): ClientMetadata => ({
@@ -55,6 +62,13 @@ export function consoleClients(issuer: string): ClientMetadata[] {
       client_name: 'Area riservata',
       accepted_account_types: ['standard', 'mi'],
       service_description: 'I tuoi dati, la password e la sicurezza della tua utenza',
+    },
+    {
+      ...common(ADMIN_CONSOLE),
+      client_name: 'Amministrazione IAM Istruzione',
+      // the administrator role and two factors are checked by the console
+      accepted_account_types: ['standard', 'mi'],
+      service_description: 'Amministrazione della piattaforma',
     },
   ];
 }

@@ -11,6 +11,7 @@ import * as m0009 from './0009_unlock_links.js';
 import * as m0010 from './0010_audit_chain.js';
 import * as m0011 from './0011_audit_partitions.js';
 import * as m0012 from './0012_second_factor.js';
+import * as m0013 from './0013_administrators.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_audit_chain': m0010,
   '0011_audit_partitions': m0011,
   '0012_second_factor': m0012,
+  '0013_administrators': m0013,
 };
