@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { seedDemoAccounts } from './demo/seed.js';
 import { createLogger } from './logger.js';
 import { ClientsFileError } from './provider/clients.js';
-import { OFFICER_CONSOLE } from './provider/console-clients.js';
+import { ADMIN_CONSOLE, AREA_RISERVATA, OFFICER_CONSOLE } from './provider/console-clients.js';
 import { scheduleJobs } from './jobs/scheduler.js';
 import { createServer, StartupError } from './server.js';
 
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const server = await createServer({ config, logger });
-  const demoAccounts = config.demoSeed ? await seedDemoAccounts(server.deps.accounts, server.deps.provisioning) : [];
+  const demoAccounts = config.demoSeed ? await seedDemoAccounts(server.deps.accounts, server.deps.provisioning, server.deps.administrators) : [];
   // before anything is printed: whoever reads the banner may signal at once
   let stopping = false;
   let jobs: { stop(): void } | undefined;
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     ...server.services.map((s) => `  - ${s.id.padEnd(20)} ${s.name}${s.demoPort ? `  → http://localhost:${s.demoPort}/` : ''}`),
     '',
     `SIDI – Gestione Utenze (Responsabili della sicurezza): ${config.issuer}${OFFICER_CONSOLE.path}`,
+    `Area riservata: ${config.issuer}${AREA_RISERVATA.path}   Amministrazione: ${config.issuer}${ADMIN_CONSOLE.path}`,
   ];
   if (demoAccounts.length) {
     lines.push('', 'Utenze demo:', ...demoAccounts.map((a) => `  - ${a.username.padEnd(14)} password ${a.password}   (${a.label})`));

@@ -1,9 +1,10 @@
 import type { AccountRepository } from '../accounts/repository.js';
 import type { createAccountProvisioning, NewAccount } from '../accounts/provisioning.js';
 import { computeCodiceFiscale } from '../accounts/codice-fiscale.js';
+import type { Administrators } from '../admin/administrators.js';
 
 /** Demo credentials, for the embedded mode only; printed at start and listed in the README. */
-export const DEMO_ACCOUNTS: ReadonlyArray<NewAccount & { label: string }> = [
+export const DEMO_ACCOUNTS: ReadonlyArray<NewAccount & { label: string; administrator?: boolean }> = [
   {
     label: 'utenza nome.cognome (famiglie, docenti)',
     type: 'standard',
@@ -46,6 +47,20 @@ export const DEMO_ACCOUNTS: ReadonlyArray<NewAccount & { label: string }> = [
     password: 'Dirigenza-Demo-2026!',
     schools: [{ schoolCode: 'RMIC81500X', role: 'ds', securityOfficer: true }],
   },
+  {
+    // the platform's administrator: /admin asks for an authenticator app at the first visit
+    label: 'amministratore della piattaforma (/admin, verifica in due passaggi)',
+    administrator: true,
+    type: 'standard',
+    givenName: 'Carla',
+    familyName: 'Verdi',
+    birthDate: '1982-04-20',
+    birthPlace: 'Roma',
+    sex: 'F',
+    fiscalCode: computeCodiceFiscale({ givenName: 'Carla', familyName: 'Verdi', birthDate: '1982-04-20', sex: 'F', placeCode: 'H501' }),
+    personalEmail: 'carla.verdi@example.org',
+    password: 'Piattaforma-Demo-2026!',
+  },
 ];
 
 export interface SeededAccount {
@@ -58,11 +73,13 @@ export interface SeededAccount {
 export async function seedDemoAccounts(
   accounts: AccountRepository,
   provisioning: ReturnType<typeof createAccountProvisioning>,
+  administrators: Pick<Administrators, 'grant'>,
 ): Promise<SeededAccount[]> {
   const seeded: SeededAccount[] = [];
-  for (const { label, ...input } of DEMO_ACCOUNTS) {
+  for (const { label, administrator, ...input } of DEMO_ACCOUNTS) {
     const existing = await accounts.findByFiscalCode(input.fiscalCode);
     const account = existing ?? (await provisioning.provision(input));
+    if (administrator && !existing) await administrators.grant(account.username, { kind: 'system' });
     seeded.push({ label, username: account.username, password: input.password });
   }
   return seeded;
