@@ -67,6 +67,7 @@ export const officerMessages = {
   'officer.reset.done': 'La password temporanea di {name} è stata inviata al tuo indirizzo {email}. È valida fino al {until} e deve essere cambiata al primo accesso.',
   'officer.reset.refused.not_mi': 'Questa è un\'utenza nome.cognome: il dipendente reimposta la password da solo con «Password dimenticata?».',
   'officer.reset.refused.mailbox_not_active': 'La password si può reimpostare solo quando la casella istituzionale è ATTIVA.',
+  'officer.reset.refused.own_account': 'Non puoi reimpostare la tua password da qui: rivolgiti a un altro Responsabile della sicurezza o all\'assistenza.',
   'officer.reset.refused.no_officer_email': 'La tua utenza non ha un indirizzo e-mail a cui inviare la password temporanea: rivolgiti all\'assistenza.',
   'mail.officer_reset.subject': 'Password temporanea per {employee}',
   'mail.officer_reset.intro': 'hai reimpostato da SIDI – Gestione Utenze la password di {employee} (username {username}) per la scuola {school}.',

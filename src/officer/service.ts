@@ -24,7 +24,7 @@ export interface RequestOrigin {
 }
 
 /** Why the console cannot reset this employee's password (the card says so before anyone tries). */
-export type ResetBlock = 'not_mi' | 'mailbox_not_active';
+export type ResetBlock = 'not_mi' | 'mailbox_not_active' | 'own_account';
 
 /** What the officer sees of an employee of the school. */
 export interface EmployeeCard {
@@ -115,7 +115,7 @@ export function createOfficerConsole(deps: {
         expired: !employee.passwordTemporary && employee.passwordExpiresAt !== null && employee.passwordExpiresAt <= at,
       },
       lock: adminLock ?? ladderLock,
-      resetBlockedBy: resetBlock(employee),
+      resetBlockedBy: resetBlock(employee, scope.officer),
     };
   }
 
@@ -161,7 +161,7 @@ export function createOfficerConsole(deps: {
       }
       const before = await card(scope, employee);
       const sendTo = referenceEmail(scope.officer);
-      const blocked = resetBlock(employee) ?? (sendTo ? null : 'no_officer_email');
+      const blocked = resetBlock(employee, scope.officer) ?? (sendTo ? null : 'no_officer_email');
       if (blocked) {
         await audit(scope, 'officer.password_reset', 'refused', from, employee.id, { reason: blocked });
         return { ok: false, problem: blocked, employee: before };
@@ -174,7 +174,7 @@ export function createOfficerConsole(deps: {
         const current = (await locked.holdsProfile(scope.officer.id, scope.school, true))
           ? await locked.employeeInScope(scope.officer.id, scope.school, key, true)
           : undefined;
-        refusal = !current ? 'not_found' : resetBlock(current) ?? undefined;
+        refusal = !current ? 'not_found' : resetBlock(current, scope.officer) ?? undefined;
         if (refusal) return false;
         await createAccountRepository(trx).revokeSessionsBefore(employee.id, at);
         await audit(scope, 'officer.password_reset', 'success', from, employee.id, { sentTo: 'officer' }, trx);
@@ -207,8 +207,13 @@ export function createOfficerConsole(deps: {
 
 export type OfficerConsole = ReturnType<typeof createOfficerConsole>;
 
-/** DOMAIN.md §6: MI accounts only (standard ones recover by themselves), and only with the mailbox ATTIVA. */
-function resetBlock(employee: Account): ResetBlock | null {
+/**
+ * DOMAIN.md §6: MI accounts only (standard ones recover by themselves), only with the mailbox
+ * ATTIVA, and never the officer's own (another officer or the help desk does that: a reset is
+ * a second person's act).
+ */
+function resetBlock(employee: Account, officer: Account): ResetBlock | null {
+  if (employee.id === officer.id) return 'own_account';
   if (employee.type !== 'mi') return 'not_mi';
   if (employee.mailboxState !== 'ATTIVA') return 'mailbox_not_active';
   return null;

@@ -80,8 +80,14 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
         lines: [],
         removedAssignments: [],
       };
+      // every run is recorded: what was applied, what was only checked, what was refused
+      const record = (outcome: 'success' | 'refused', details: Record<string, unknown>, executor?: Db) =>
+        deps.audit.record({ actorKind: options.actor.kind, actorId: options.actor.id ?? null, action: 'staff.import', outcome, details: { sha256: report.file.sha256, ...details } }, executor);
       const parsed = parseStaffFile(bytes);
-      if (!parsed.ok) return { ...report, fileProblem: parsed.message };
+      if (!parsed.ok) {
+        await record('refused', { reason: 'file' });
+        return { ...report, fileProblem: parsed.message };
+      }
 
       // one import at a time, from reading to writing: a second one (the same file sent twice)
       // plans against what the first wrote, instead of racing it to the same new accounts
@@ -103,18 +109,15 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
           counts: countOutcomes(lines),
           removedAssignments: plan.removals.map(({ fiscalCode, schoolCode, role }) => ({ fiscalCode, schoolCode, role })),
         };
-        if (done.counts.refused > 0 || done.dryRun) return done;
+        if (done.counts.refused > 0 || done.dryRun) {
+          await record(done.counts.refused > 0 ? 'refused' : 'success', { ...done.counts, dryRun: done.dryRun, ...(done.counts.refused > 0 ? { reason: 'lines' } : {}) }, trx);
+          return done;
+        }
 
         const created = await createAccounts(trx, [...people].filter(([cf]) => !existing.has(cf)).map(([, p]) => p), deps.policy, now());
         for (const { id, changes } of updates) await trx.updateTable('accounts').set({ ...changes, updated_at: now() }).where('id', '=', id).execute();
         await applyAssignments(trx, plan, (fiscalCode) => created.get(fiscalCode) ?? existing.get(fiscalCode)?.id ?? plan.accountIds.get(fiscalCode)!);
-        await deps.audit.record({
-          actorKind: options.actor.kind,
-          actorId: options.actor.id ?? null,
-          action: 'staff.import',
-          outcome: 'success',
-          details: { sha256: done.file.sha256, ...done.counts, removedAssignments: done.removedAssignments.length },
-        }, trx);
+        await record('success', { ...done.counts, removedAssignments: done.removedAssignments.length }, trx);
         return { ...done, applied: true };
       });
     },

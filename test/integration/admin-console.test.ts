@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createAuditLog } from '../../src/audit/audit-log.js';
+import { adminCommand } from '../../src/admin/command.js';
 import { ADMIN_CONSOLE } from '../../src/provider/console-clients.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { submitLogin } from '../support/oidc.js';
@@ -47,13 +48,13 @@ function staffFile(school: string, people: Array<ReturnType<typeof testPerson>>,
   return [HEADER, ...rows].join('\n') + '\n' + extra;
 }
 
-async function upload(b: FormBrowser, csv: string | null, options: { dryRun?: boolean; csrf?: boolean } = {}) {
+async function upload(b: FormBrowser, csv: string | Buffer | null, options: { dryRun?: boolean; csrf?: boolean } = {}) {
   const page = await b.follow(await b.get(`${ADMIN}/personale/importazione`));
   const form = formFields(page.body, /\/personale\/importazione$/);
   const body = new FormData();
   if (options.csrf !== false) body.set('_csrf', form.fields._csrf!);
   if (options.dryRun) body.set('prova', 'si');
-  if (csv !== null) body.set('file', new Blob([csv], { type: 'text/csv' }), 'personale.csv');
+  if (csv !== null) body.set('file', new Blob([typeof csv === 'string' ? csv : new Uint8Array(csv)], { type: 'text/csv' }), 'personale.csv');
   const response = await b.request(form.action, { method: 'POST', body });
   return { response, body: await response.text() };
 }
@@ -99,16 +100,24 @@ describe('administration', () => {
     const badHeader = await upload(b, 'cf;nome\nX;Y\n');
     expect(badHeader.response.status).toBe(422);
     expect(badHeader.body).toContain('File rifiutato');
-    const latin1 = await upload(b, Buffer.from(`${HEADER}\nÀ;\n`, 'latin1').toString('binary'));
+    const latin1 = await upload(b, Buffer.from(`${HEADER}\nÀ;\n`, 'latin1'));
     expect(latin1.response.status).toBe(422);
+    expect(latin1.body).toContain('non è in UTF-8');
     const none = await upload(b, null);
     expect(none.response.status).toBe(400);
     expect(none.body).toContain('Scegli il file CSV');
     expect((await upload(b, csv, { csrf: false })).response.status).toBe(403);
 
-    const imports = await server.db.selectFrom('audit_log').select(['actor_kind', 'actor_id']).where('action', '=', 'staff.import').where('actor_id', '=', admin.id).execute();
-    expect(imports.length).toBeGreaterThanOrEqual(2);
-    expect(imports.every((e) => e.actor_kind === 'admin')).toBe(true);
+    // every run recorded, with what became of it
+    const imports = await server.db.selectFrom('audit_log').select(['actor_kind', 'outcome', 'details']).where('action', '=', 'staff.import').where('actor_id', '=', admin.id).orderBy('id').execute();
+    expect(imports.map((e) => [e.actor_kind, e.outcome, (e.details as { dryRun?: boolean; reason?: string }).reason ?? (e.details as { dryRun?: boolean }).dryRun ?? 'applied'])).toEqual([
+      ['admin', 'success', true],
+      ['admin', 'success', 'applied'],
+      ['admin', 'success', 'applied'],
+      ['admin', 'refused', 'lines'],
+      ['admin', 'refused', 'file'],
+      ['admin', 'refused', 'file'],
+    ]);
   });
 
   it('shows the audit log filtered by subject, actor, action and day, newest first, a page at a time; nothing in it can be changed from here', async () => {
@@ -174,27 +183,26 @@ describe('administration', () => {
     expect(refusal).toHaveLength(1);
   });
 
-  it('grants, lists and revokes the role from the command line: npm run admin -- admins …', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iam-admin-cli-'));
-    const env = { ...process.env, DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'silent' };
-    const run = (script: string, ...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { env, encoding: 'utf8' });
-    const people = [testPerson(), testPerson()];
-    writeFileSync(join(dir, 'staff.csv'), staffFile(`RMIC${randomInt(10000, 99999)}X`, people));
-    expect(run('src/staff/cli.ts', join(dir, 'staff.csv')).status).toBe(0);
-    const [first, second] = people.map((p) => `${p.givenName}.${p.familyName}`.toLowerCase());
-    const admin = (...args: string[]) => run('src/admin/cli.ts', 'admins', ...args);
+  it('grants, lists and revokes the role from the command line: npm run admin -- admins …', async () => {
+    const [first, second] = [await account(), await account()];
+    const admin = (...args: string[]) => adminCommand(['admins', ...args], server.deps.administrators);
 
-    const granted = admin('grant', first!);
-    expect(granted.status).toBe(0);
-    expect(granted.stdout).toContain(`Ruolo di amministratore concesso a ${first}`);
-    expect(JSON.parse(admin('grant', second!, '--json').stdout)).toEqual({ outcome: 'granted', username: second });
-    expect((JSON.parse(admin('list', '--json').stdout) as Array<{ username: string }>).map((a) => a.username)).toEqual(expect.arrayContaining([first, second]));
-    const unknown = admin('grant', 'nessuno.maiesistito');
-    expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('Nessuna utenza con username nessuno.maiesistito');
-    expect(admin('revoke', first!).status).toBe(0);
-    expect(admin('list').stdout).not.toContain(first);
-    expect(admin('bogus').status).toBe(2);
-    expect(run('src/admin/cli.ts', '--help').status).toBe(0);
+    const granted = await admin('grant', first.username);
+    expect(granted).toMatchObject({ code: 0, stdout: `Ruolo di amministratore concesso a ${first.username}.` });
+    expect((await admin('grant', first.username)).stdout).toContain('è già amministratore');
+    expect(JSON.parse((await admin('grant', second.username, '--json')).stdout)).toEqual({ outcome: 'granted', username: second.username });
+    expect((JSON.parse((await admin('list', '--json')).stdout) as Array<{ username: string }>).map((a) => a.username)).toEqual(expect.arrayContaining([first.username, second.username]));
+    const unknown = await admin('grant', 'nessuno.maiesistito');
+    expect(unknown).toMatchObject({ code: 1, stderr: 'Nessuna utenza con username nessuno.maiesistito.' });
+    expect((await admin('revoke', first.username)).code).toBe(0);
+    expect((await admin('list')).stdout).not.toContain(first.username);
+    expect((await admin('bogus')).code).toBe(2);
+
+    // the command itself, as npm runs it: help without a database, a refusal's exit code
+    const dir = mkdtempSync(join(tmpdir(), 'iam-admin-cli-'));
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/admin/cli.ts', ...args], { env: { ...process.env, DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'silent' }, encoding: 'utf8' });
+    expect(cli('--help')).toMatchObject({ status: 0, stdout: expect.stringContaining('admins grant <username>') });
+    expect(cli('admins').status).toBe(2);
+    expect(cli('admins', 'grant', 'nessuno.maiesistito')).toMatchObject({ status: 1, stderr: expect.stringContaining('Nessuna utenza') });
   }, 60_000);
 });

@@ -194,7 +194,7 @@ describe('SIDI Gestione Utenze', () => {
     expect(none.body).toContain('non ha il profilo di Responsabile della sicurezza');
   });
 
-  it('refuses a reset when the mailbox is not ATTIVA or the account is not MI, saying why, and changes nothing', async () => {
+  it('refuses a reset when the mailbox is not ATTIVA, the account is not MI or is the officer\'s own, saying why, and changes nothing', async () => {
     const school = schoolCode();
     const { officer, b } = await officerAtConsole([school]);
     const suspended = await person({ type: 'mi', schools: [{ schoolCode: school, role: 'dsga' }], mailbox: 'SOSPESA' });
@@ -215,7 +215,12 @@ describe('SIDI Gestione Utenze', () => {
       expect(refused.body).toContain(message);
       expect(await passwordHashOf(employee.id)).toBe(hash);
     }
-    expect((await auditOf(officer.id, 'officer.password_reset')).map((e) => (e.details as { reason: string }).reason)).toEqual(['mailbox_not_active', 'not_mi']);
+    // nor the officer's own password: a reset is another person's act
+    const own = await search(b, school, officer.fiscalCode);
+    expect(own.body).toContain('Non puoi reimpostare la tua password da qui');
+    const ownForm = formFields((await b.follow(await b.get(`${own.url}/reimposta-password`))).body, /\/reimposta-password$/);
+    expect((await b.post(ownForm.action, ownForm.fields)).status).toBe(409);
+    expect((await auditOf(officer.id, 'officer.password_reset')).map((e) => (e.details as { reason: string }).reason)).toEqual(['mailbox_not_active', 'not_mi', 'own_account']);
   });
 
   it('shows the sign-in lock on the card, and the reset clears it', async () => {

@@ -88,7 +88,9 @@ const CONSONANTS = 'BCDFGLMNPRSTVZ';
 export function testPerson(overrides: Partial<NewAccount> = {}): NewAccount {
   const pick = () => CONSONANTS[randomInt(CONSONANTS.length)]!;
   const unique = randomBytes(6).toString('hex');
-  const familyName = overrides.familyName ?? `${pick()}a${pick().toLowerCase()}${pick().toLowerCase()}ini`;
+  // the first three consonants make the CF's surname part; the two after them only keep
+  // usernames (nome.cognome) apart in a database many test files share
+  const familyName = overrides.familyName ?? `${pick()}a${pick().toLowerCase()}${pick().toLowerCase()}i${pick().toLowerCase()}o${pick().toLowerCase()}i`;
   const givenName = overrides.givenName ?? 'Anna';
   const birthDate = overrides.birthDate ?? new Date(Date.UTC(1950, 0, 1) + randomInt(18_000) * 86_400_000).toISOString().slice(0, 10);
   const sex = overrides.sex ?? 'F';
