@@ -36,7 +36,7 @@ import { createPasswordReminders } from './jobs/password-reminders.js';
 import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
-import type { ServiceDefinition } from './provider/clients.js';
+import { loadServiceDefinitions, type ServiceDefinition } from './provider/clients.js';
 import { createPasswordWorkQueue, DEFAULT_ADMISSION, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
 import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
@@ -113,15 +113,25 @@ export interface Server {
   close(graceMs?: number): Promise<void>;
 }
 
-/** config → key-encryption key → database + migrations → Redis → keys → provider → app. */
+/**
+ * config → the services' catalogue → key-encryption key → Redis → database + migrations →
+ * keys → provider → app. What fails fast is checked first: a mistake in clients.json or an
+ * unreachable Redis is told at once, not after the embedded database's first start.
+ */
 export async function createServer(options: ServerOptions): Promise<Server> {
   const { config, logger } = options;
+  const catalogue = options.services ?? loadServiceDefinitions(config.clientsFile, { production: config.env === 'production' });
   const kek = await loadKeysEncryptionKey(config);
-  const db = await connectDatabase(config, logger, options.pgliteDir);
-  let redis: RedisClient | undefined;
+  const redis: RedisClient | undefined = config.redis ? await connectRedis(config.redis) : undefined;
+  let db: Db;
+  try {
+    db = await connectDatabase(config, logger, options.pgliteDir);
+  } catch (error) {
+    redis?.disconnect();
+    throw error;
+  }
   let passwordWork: PasswordWorkQueue | undefined;
   try {
-    redis = config.redis ? await connectRedis(config.redis) : undefined;
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
@@ -153,7 +163,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       renderPage,
       logger,
       audit,
-      services: options.services,
+      services: catalogue,
     });
     const metrics = createMetrics(work);
     provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? '')));
