@@ -114,14 +114,14 @@ export interface Server {
 }
 
 /**
- * config → the services' catalogue → key-encryption key → Redis → database + migrations →
+ * config → key-encryption key → the services' catalogue → Redis → database + migrations →
  * keys → provider → app. What fails fast is checked first: a mistake in clients.json or an
  * unreachable Redis is told at once, not after the embedded database's first start.
  */
 export async function createServer(options: ServerOptions): Promise<Server> {
   const { config, logger } = options;
-  const catalogue = options.services ?? loadServiceDefinitions(config.clientsFile, { production: config.env === 'production' });
   const kek = await loadKeysEncryptionKey(config);
+  const catalogue = options.services ?? loadServiceDefinitions(config.clientsFile, { production: config.env === 'production' });
   const redis: RedisClient | undefined = config.redis ? await connectRedis(config.redis) : undefined;
   let db: Db;
   try {
