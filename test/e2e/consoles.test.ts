@@ -1,0 +1,83 @@
+import type { Browser, Page } from 'playwright-core';
+import { generate } from 'otplib';
+import { t } from '../../src/i18n/index.js';
+import { testPerson } from '../support/server.js';
+import { LoginPage } from './pages/login-page.js';
+import { SecondFactorPage } from './pages/second-factor-page.js';
+import { axeViolations, describeViolations } from './support/axe.js';
+import { openTab } from './support/browser.js';
+import { startWorldAndBrowser, type World } from './support/world.js';
+
+let world: World;
+let browser: Browser;
+
+beforeAll(async () => {
+  ({ world, browser } = await startWorldAndBrowser([{ id: 'pago-in-rete', name: 'Pago in Rete' }]));
+});
+afterAll(async () => {
+  await Promise.allSettled([browser?.close(), world?.close()]);
+});
+
+async function expectNoViolations(page: Page, label: string): Promise<void> {
+  expect(describeViolations(label, await axeViolations(page))).toBe(`${label}: no violations`);
+}
+
+/** Signs in from a console's address, enrolling the app when asked; returns the key. */
+async function signInThere(page: Page, path: string, credentials: { username: string; password: string }): Promise<string> {
+  await page.goto(`${world.server.url}${path}`);
+  await new LoginPage(page).waitUntilShown().then((login) => login.signIn(credentials.username, credentials.password));
+  const factor = await new SecondFactorPage(page).waitUntilShown();
+  const secret = (await factor.key.innerText()).replace(/\s/g, '');
+  await factor.send(await generate({ secret }), 'enrol_submit');
+  return secret;
+}
+
+describe('the consoles in a real browser', () => {
+  it('Area riservata: switches the second factor on from its page, keyboard and axe clean', async () => {
+    const person = testPerson();
+    const { username } = await world.server.deps.provisioning.provision(person);
+    // axe is injected as a script: the page's CSP would refuse it
+    const { context, page } = await openTab(browser, { bypassCSP: true });
+    try {
+      await page.goto(`${world.server.url}/area-riservata`);
+      await new LoginPage(page).waitUntilShown().then((login) => login.signIn(username, person.password));
+      await page.locator('main h1', { hasText: t('area.second_factor.title') }).waitFor();
+      await expectNoViolations(page, 'area: second factor off');
+      await page.getByRole('link', { name: t('area.second_factor.enrol'), exact: true }).click();
+      const factor = await new SecondFactorPage(page).waitUntilShown();
+      await expectNoViolations(page, 'area: enrolment');
+      await factor.code.fill(await generate({ secret: (await factor.key.innerText()).replace(/\s/g, '') }));
+      await page.keyboard.press('Enter');
+      await page.getByText(t('area.second_factor.enrolled')).waitFor();
+      await expectNoViolations(page, 'area: second factor on');
+      await page.getByRole('button', { name: t('area.second_factor.new_codes'), exact: true }).click();
+      expect(await page.getByRole('list', { name: t('gate.second_factor.recovery_title') }).locator('li').count()).toBe(10);
+      await expectNoViolations(page, 'area: new recovery codes');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('administration: the audit log and the staff import, axe clean', async () => {
+    const person = testPerson();
+    const { username } = await world.server.deps.provisioning.provision(person);
+    await world.server.deps.administrators.grant(username, { kind: 'system' });
+    const { context, page } = await openTab(browser, { bypassCSP: true });
+    try {
+      await signInThere(page, '/admin', { username, password: person.password });
+      await page.locator('main h1', { hasText: t('admin.title') }).waitFor();
+      await expectNoViolations(page, 'admin: home');
+      await page.getByRole('link', { name: t('admin.audit.title') }).first().click();
+      await page.locator('table caption', { hasText: t('admin.audit.caption') }).waitFor();
+      await expectNoViolations(page, 'admin: audit log');
+      await page.getByRole('link', { name: t('admin.import.title') }).first().click();
+      await page.setInputFiles('#file', { name: 'personale.csv', mimeType: 'text/csv', buffer: Buffer.from('cf;nome\nX;Y\n') });
+      await page.getByRole('button', { name: t('admin.import.submit'), exact: true }).click();
+      await page.locator('#report-title').waitFor();
+      expect(await page.locator('main .alert-danger[role="status"]').innerText()).toContain('File rifiutato');
+      await expectNoViolations(page, 'admin: import report');
+    } finally {
+      await context.close();
+    }
+  });
+});
