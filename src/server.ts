@@ -57,6 +57,8 @@ export interface ServerOptions {
   logger: Logger;
   /** tests: a throwaway database instead of DATA_DIR */
   pgliteDir?: string;
+  /** tests: the throwaway database starts from this migrated data directory */
+  pgliteTemplate?: Blob;
   services?: ServiceDefinition[];
   argon2?: Argon2Parameters;
   throttleLimits?: ThrottleLimits;
@@ -125,7 +127,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   const redis: RedisClient | undefined = config.redis ? await connectRedis(config.redis) : undefined;
   let db: Db;
   try {
-    db = await connectDatabase(config, logger, options.pgliteDir);
+    db = await connectDatabase(config, logger, options.pgliteDir, options.pgliteTemplate);
   } catch (error) {
     redis?.disconnect();
     throw error;
@@ -316,13 +318,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   }
 }
 
-async function connectDatabase(config: Config, logger: Logger, pgliteDir?: string): Promise<Db> {
+async function connectDatabase(config: Config, logger: Logger, pgliteDir?: string, pgliteTemplate?: Blob): Promise<Db> {
   const where = config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)} (DATABASE_URL)` : `PGlite in ${pgliteDir ?? pgliteDirectory(config.dataDir)}`;
   let db: Db | undefined;
   try {
     db = await createDatabase({
       databaseUrl: config.databaseUrl,
       pgliteDir: pgliteDir ?? pgliteDirectory(config.dataDir),
+      pgliteTemplate,
       onIdleClientError: (error) => logger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one when needed'),
     });
     await migrateToLatest(db);

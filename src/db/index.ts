@@ -17,6 +17,8 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** told when an idle pooled connection fails (PostgreSQL restarted) */
   onIdleClientError?: (error: Error) => void;
+  /** a 'memory://' database starts as a copy of this data directory (tests: one migrated once) */
+  pgliteTemplate?: Blob;
 }
 
 // pg returns DATE columns as JS Dates in local time; keep them as 'YYYY-MM-DD' strings.
@@ -44,7 +46,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
     await initPgliteApart(dir);
   }
   // DATE stays a 'YYYY-MM-DD' string here too (OID 1082).
-  const pglite = new PGlite(dir, { parsers: { 1082: (value: string) => value }, startParams: pgliteStartParams() });
+  const template = dir.startsWith('memory://') && options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {};
+  const pglite = new PGlite(dir, { parsers: { 1082: (value: string) => value }, startParams: pgliteStartParams(), ...template });
   await pglite.waitReady;
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
 }

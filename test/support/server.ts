@@ -1,5 +1,6 @@
 import type { AdmissionLimits } from '../../src/http/admission.js';
 import { freePort } from './ports.js';
+import { migratedPgliteTemplate } from './pglite-template.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -61,6 +62,7 @@ export async function startTestServer(
     config,
     logger: createLogger(config.logLevel, options.logDestination),
     pgliteDir: 'memory://',
+    pgliteTemplate: process.env.DATABASE_URL ? undefined : await migratedPgliteTemplate(),
     services: options.services,
     argon2: TEST_ARGON2,
     throttleLimits: options.throttleLimits,
