@@ -27,6 +27,7 @@ import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
+import type { ChangeOwnPassword } from './area/own-password.js';
 import { createAreaRouter } from './area/router.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
   admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport'>;
+  /** a password changed in the Area riservata */
+  changeOwnPassword: ChangeOwnPassword;
   /** SIDI Gestione Utenze */
   officerConsole: OfficerConsole;
   /** who is signed in, from the provider's SSO session (our consoles) */
@@ -152,7 +155,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ secondFactor: deps.secondFactor, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ secondFactor: deps.secondFactor, changeOwnPassword: deps.changeOwnPassword, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 

@@ -45,6 +45,7 @@ import { createProvider } from './provider/index.js';
 import { createSignedInReader } from './provider/sso-session.js';
 import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
 import { createAdministrators, type Administrators } from './admin/administrators.js';
+import { createOwnPasswordChange } from './area/own-password.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
 import { createStaffImport } from './staff/import.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
@@ -209,6 +210,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const app = createApp({
       config,
       officerConsole,
+      changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },

@@ -9,9 +9,15 @@ import { t } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
 import { AREA_RISERVATA, consoleReturnPath, consoleSignInUrl } from '../provider/console-clients.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
+import { referenceEmail } from '../accounts/account.js';
+import type { PasswordRule } from '../accounts/password-policy.js';
+import { changeForm, missingFields, refusalErrors, type FormErrors } from '../interactions/gates/password-change.js';
+import type { ChangeOwnPassword } from './own-password.js';
 
 export interface AreaRouterDeps {
   secondFactor: SecondFactor;
+  changeOwnPassword: ChangeOwnPassword;
+  passwordRules: () => PasswordRule[];
   signedIn: SignedInReader;
   renderPage: RenderPage;
   issuer: string;
@@ -20,13 +26,15 @@ export interface AreaRouterDeps {
   now?: () => Date;
 }
 
+const HOME = AREA_RISERVATA.path;
 const SECURITY_PAGE = `${AREA_RISERVATA.path}/verifica-in-due-passaggi`;
+const PASSWORD_PAGE = `${AREA_RISERVATA.path}/password`;
 
 /**
  * The Area riservata: the person's own account, signed in through the provider's SSO session
- * as the provider's own client. For now its security page (issue 14): switch the second
- * factor on, new recovery codes, switch it off. Each of those needs a recent sign-in (two
- * factors included, when on), else the person signs in again and comes back to the page.
+ * as the provider's own client. Their data; the password; the second factor (on, new
+ * recovery codes, off). Every change needs a recent sign-in (two factors included, when on),
+ * else the person signs in again and comes back to the page.
  */
 export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Context) => string) => CsrfGuard) {
   const router = new Router({ prefix: AREA_RISERVATA.path });
@@ -38,7 +46,7 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
   const from = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
   const person = (ctx: Context) => ctx.state.person as SignedIn;
 
-  function toSignIn(ctx: Context, options: { fresh?: boolean; returnTo: string }) {
+  function toSignIn(ctx: Context, options: { fresh?: boolean; returnTo?: string }) {
     ctx.status = 303;
     ctx.redirect(consoleSignInUrl(deps.issuer, AREA_RISERVATA, options));
   }
@@ -60,16 +68,16 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
   // Back from the sign-in: to the page that sent the person, if it is one of ours.
   router.get('/accesso', async (ctx) => {
     if (typeof ctx.query.error === 'string') {
-      return render(ctx, 'message', 403, { title: t('area.title'), message: t('area.sign_in_failed'), next: { href: SECURITY_PAGE, label: t('area.sign_in_again') } });
+      return render(ctx, 'message', 403, { title: t('area.title'), message: t('area.sign_in_failed'), next: { href: HOME, label: t('area.sign_in_again') } });
     }
-    ctx.redirect(consoleReturnPath(AREA_RISERVATA, ctx.query.state) ?? SECURITY_PAGE);
+    ctx.redirect(consoleReturnPath(AREA_RISERVATA, ctx.query.state) ?? HOME);
   });
 
   /** Signed in through this console's client (its gates passed); else off to the sign-in and back here. */
   const requireSignedIn: Middleware = async (ctx: Context, next: Next) => {
     const signedIn = await deps.signedIn(ctx);
     if (!signedIn || !signedIn.session.clientIds.includes(AREA_RISERVATA.clientId)) {
-      return toSignIn(ctx, { returnTo: ctx.method === 'GET' ? ctx.path : SECURITY_PAGE });
+      return toSignIn(ctx, { returnTo: ctx.method === 'GET' && ctx.path !== HOME ? ctx.path : undefined });
     }
     ctx.state.person = signedIn;
     return next();
@@ -78,7 +86,7 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
   /** A sign-in younger than the configured age; else a new one (password, and code when on), back to the page. */
   const requireFresh: Middleware = async (ctx: Context, next: Next) => {
     const age = now().getTime() / 1000 - person(ctx).session.loginTs;
-    if (age > deps.freshSignInMinutes * 60) return toSignIn(ctx, { fresh: true, returnTo: ctx.method === 'GET' ? ctx.path : SECURITY_PAGE });
+    if (age > deps.freshSignInMinutes * 60) return toSignIn(ctx, { fresh: true, returnTo: ctx.method === 'GET' ? ctx.path : ctx.path.startsWith(PASSWORD_PAGE) ? PASSWORD_PAGE : SECURITY_PAGE });
     return next();
   };
 
@@ -93,7 +101,54 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
     });
   }
 
-  router.get('/', requireSignedIn, (ctx) => ctx.redirect(SECURITY_PAGE));
+  router.get('/', requireSignedIn, async (ctx) => {
+    const account = person(ctx).account;
+    const reference = referenceEmail(account);
+    return render(ctx, 'home', 200, {
+      title: t('area.title'),
+      me: {
+        name: `${account.givenName} ${account.familyName}`,
+        fiscalCode: account.fiscalCode,
+        birth: t('area.home.birth_value', { date: account.birthDate.split('-').reverse().join('/'), place: account.birthPlace }),
+        sex: account.sex,
+        username: account.username,
+        type: t(account.type === 'mi' ? 'officer.card.type.mi' : 'officer.card.type.standard'),
+        institutionalEmail: account.institutionalEmail,
+        mailboxState: account.mailboxState,
+        personalEmail: account.personalEmail,
+        reference: reference?.address === account.institutionalEmail ? 'institutional' : reference ? 'personal' : null,
+        passwordExpires: account.passwordExpiresAt ? formatDateTime(account.passwordExpiresAt) : null,
+      },
+    });
+  });
+
+  const passwordPage = (ctx: Context, status: number, locals: { errors?: FormErrors | null; signOutOthers?: boolean; done?: string | null } = {}) =>
+    render(ctx, 'password', status, {
+      title: t('area.password.title'),
+      passwordRules: deps.passwordRules(),
+      askCurrent: true,
+      errors: locals.errors ?? null,
+      signOutOthers: locals.signOutOthers ?? true,
+      notice: locals.done ?? null,
+    });
+
+  router.get('/password', requireSignedIn, requireFresh, (ctx) => passwordPage(ctx, 200));
+
+  router.post('/password', requireSignedIn, requireFresh, ...post, async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const parsed = changeForm.safeParse(body);
+    const values = parsed.success ? parsed.data : { current: undefined, next: '', confirm: '' };
+    // a checkbox left unticked is not sent at all
+    const signOutOthers = body.altre_sessioni === 'si';
+    const missing = missingFields(values, { askCurrent: true }, t);
+    if (missing) return passwordPage(ctx, 400, { errors: missing, signOutOthers });
+    const outcome = await deps.changeOwnPassword(person(ctx), { current: values.current!, next: values.next }, { signOutOthers }, from(ctx));
+    if (!outcome.ok) return passwordPage(ctx, outcome.problem === 'not_found' ? 409 : 422, { errors: refusalErrors(outcome, t), signOutOthers });
+    const done = outcome.ended
+      ? t('area.password.done_others', { sessions: outcome.ended.sessions, grants: outcome.ended.grants })
+      : t('area.password.done');
+    return passwordPage(ctx, 200, { done, signOutOthers });
+  });
   router.get('/verifica-in-due-passaggi', requireSignedIn, (ctx) => securityPage(ctx));
 
   const enrolPage = async (ctx: Context, status: number, error?: string) => {

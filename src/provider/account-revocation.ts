@@ -10,8 +10,12 @@ export interface AccessRevocation {
   notDelivered: number;
 }
 
-/** Ends everything an account holds at the provider; safe to call again. */
-export type RevokeAccountAccess = (accountId: string) => Promise<AccessRevocation>;
+/**
+ * Ends everything an account holds at the provider; safe to call again. `keepSession` (a
+ * session's id) spares the browser asking (a password changed in the Area riservata): its
+ * SSO session stays, while every grant — its own services' too — is revoked.
+ */
+export type RevokeAccountAccess = (accountId: string, options?: { keepSession?: string }) => Promise<AccessRevocation>;
 
 /** lib/models/client.js has it; @types/oidc-provider does not declare it. */
 interface BackchannelLogoutClient {
@@ -39,7 +43,7 @@ export function createAccountAccessRevocation(deps: {
   const { provider, index } = deps;
   const log = deps.logger.child({ component: 'account-revocation' });
 
-  return async (accountId) => {
+  return async (accountId, options = {}) => {
     const { sessions, grants } = await index.idsForAccount(accountId);
     const grantIds = new Set(grants);
     const notices: Array<{ clientId: string; sid: string | undefined }> = [];
@@ -49,10 +53,12 @@ export function createAccountAccessRevocation(deps: {
       const session = await provider.Session.find(id);
       // the index is kept by the adapters; the payload has the last word on whose session it is
       if (!session || session.accountId !== accountId) continue;
+      const kept = session.jti === options.keepSession;
       for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
         if (authorization.grantId) grantIds.add(authorization.grantId);
-        notices.push({ clientId, sid: authorization.sid });
+        if (!kept) notices.push({ clientId, sid: authorization.sid });
       }
+      if (kept) continue;
       await session.destroy();
       sessionsEnded += 1;
     }

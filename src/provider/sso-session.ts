@@ -6,6 +6,8 @@ import { revokedSince } from '../interactions/session-checks.js';
 
 /** The provider's SSO session as our own pages see it. */
 export interface SsoSession {
+  /** the session's id (its cookie's value) */
+  id: string;
   uid: string;
   accountId: string;
   acr?: string;
@@ -37,6 +39,7 @@ export function createSignedInReader(deps: { provider: Provider; accounts: Accou
     return {
       account,
       session: {
+        id: session.jti,
         uid: session.uid,
         accountId: session.accountId,
         acr: session.acr,

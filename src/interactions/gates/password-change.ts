@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import type { PasswordRule } from '../../accounts/password-policy.js';
+import type { PasswordChangeOutcome } from '../../accounts/passwords.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 import type { Gate, GatePage } from './gate.js';
 
-const changeForm = z.object({
+export const changeForm = z.object({
   current: z.string().max(1024).optional(),
   next: z.string().max(1024).default(''),
   confirm: z.string().max(1024).default(''),
 });
 
-interface FormErrors {
+export interface FormErrors {
   summary: string[];
   fields: { current?: string; next?: string; confirm?: string };
 }
@@ -49,15 +50,8 @@ export const passwordChange: Gate = {
     const values = parsed.success ? parsed.data : { current: undefined, next: '', confirm: '' };
     const temporary = reasons.includes('password_temporary');
     const rules = passwordRules;
-    const required = t('form.field_required');
-    const fields: FormErrors['fields'] = {};
-    if (!temporary && !values.current) fields.current = required;
-    if (!values.next) fields.next = required;
-    if (!values.confirm) fields.confirm = required;
-    else if (values.next && values.confirm !== values.next) fields.confirm = t('gate.password_change.mismatch');
-    if (Object.keys(fields).length) {
-      return page({ reasons, t, rules, status: 400, errors: { summary: Object.values(fields).filter((m, i, all) => all.indexOf(m) === i), fields } });
-    }
+    const missing = missingFields(values, { askCurrent: !temporary }, t);
+    if (missing) return page({ reasons, t, rules, status: 400, errors: missing });
 
     const outcome = await services.passwords.change(facts.account.id, {
       // the temporary password was typed a moment ago, on the login page
@@ -67,17 +61,34 @@ export const passwordChange: Gate = {
       from,
     });
     if (outcome.ok) return 'cleared';
-    if (outcome.problem === 'wrong_current') {
-      const message = t('gate.password_change.wrong_current');
-      return page({ reasons, t, rules, status: 422, errors: { summary: [message], fields: { current: message } } });
-    }
-    if (outcome.problem === 'rules') {
-      const messages = outcome.broken.map((rule) => brokenRuleMessage(t, rule));
-      return page({ reasons, t, rules, status: 422, errors: { summary: messages, fields: { next: messages.join(' ') } } });
-    }
-    return page({ reasons, t, rules, status: 409, errors: { summary: [t('error.internal')], fields: {} } });
+    return page({ reasons, t, rules, status: outcome.problem === 'not_found' ? 409 : 422, errors: refusalErrors(outcome, t) });
   },
 };
+
+/** The form's own problems (a field left empty, the two new ones different), or null. */
+export function missingFields(values: { current?: string; next: string; confirm: string }, options: { askCurrent: boolean }, t: Translate): FormErrors | null {
+  const required = t('form.field_required');
+  const fields: FormErrors['fields'] = {};
+  if (options.askCurrent && !values.current) fields.current = required;
+  if (!values.next) fields.next = required;
+  if (!values.confirm) fields.confirm = required;
+  else if (values.next && values.confirm !== values.next) fields.confirm = t('gate.password_change.mismatch');
+  if (!Object.keys(fields).length) return null;
+  return { summary: Object.values(fields).filter((m, i, all) => all.indexOf(m) === i), fields };
+}
+
+/** Why the password service refused the change, as the form shows it. */
+export function refusalErrors(outcome: Exclude<PasswordChangeOutcome, { ok: true }>, t: Translate): FormErrors {
+  if (outcome.problem === 'wrong_current') {
+    const message = t('gate.password_change.wrong_current');
+    return { summary: [message], fields: { current: message } };
+  }
+  if (outcome.problem === 'rules') {
+    const messages = outcome.broken.map((rule) => brokenRuleMessage(t, rule));
+    return { summary: messages, fields: { next: messages.join(' ') } };
+  }
+  return { summary: [t('error.internal')], fields: {} };
+}
 
 export function brokenRuleMessage(t: Translate, rule: PasswordRule): string {
   return t('password.rule_broken', { rule: t(`password.rule.${rule.name}` as MessageKey, rule.vars) });
