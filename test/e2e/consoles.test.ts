@@ -80,4 +80,37 @@ describe('the consoles in a real browser', () => {
       await context.close();
     }
   });
+
+  it('Area riservata at 375 px: the data and the password change by keyboard alone, axe clean', async () => {
+    const person = testPerson();
+    const { username } = await world.server.deps.provisioning.provision(person);
+    const { context, page } = await openTab(browser, { bypassCSP: true, viewport: { width: 375, height: 740 } });
+    try {
+      await page.goto(`${world.server.url}/area-riservata`);
+      await new LoginPage(page).waitUntilShown().then((login) => login.signIn(username, person.password));
+      await page.locator('main h1', { hasText: t('area.title') }).waitFor();
+      await expectNoViolations(page, 'area: data at 375 px');
+      await page.getByRole('link', { name: t('area.nav.password'), exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('main h1', { hasText: t('area.password.title') }).waitFor();
+      await expectNoViolations(page, 'area: password at 375 px');
+      // by keyboard: each field in turn, the option left on, then the button
+      await page.getByLabel(t('gate.password_change.current'), { exact: true }).focus();
+      await page.keyboard.type(person.password);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('Lavagna-Verde-2031!');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('Lavagna-Verde-2031!');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('altre_sessioni');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.locator('main .alert-success').waitFor();
+      expect(await page.locator('main .alert-success').innerText()).toContain('La password è stata cambiata.');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+    } finally {
+      await context.close();
+    }
+  });
 });
