@@ -6,6 +6,7 @@ export const areaMessages = {
   'area.cancel': 'Annulla',
   'area.sign_in_failed': 'L\'accesso all\'Area riservata non è stato completato.',
   'area.sign_in_again': 'Accedi di nuovo',
+  'area.nav.label': 'Sezioni dell\'Area riservata',
   'area.nav.home': 'I tuoi dati',
   'area.nav.password': 'Password',
   'area.nav.second_factor': 'Verifica in due passaggi',

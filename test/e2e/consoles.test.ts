@@ -39,7 +39,7 @@ describe('the consoles in a real browser', () => {
     // axe is injected as a script: the page's CSP would refuse it
     const { context, page } = await openTab(browser, { bypassCSP: true });
     try {
-      await page.goto(`${world.server.url}/area-riservata`);
+      await page.goto(`${world.server.url}/area-riservata/verifica-in-due-passaggi`);
       await new LoginPage(page).waitUntilShown().then((login) => login.signIn(username, person.password));
       await page.locator('main h1', { hasText: t('area.second_factor.title') }).waitFor();
       await expectNoViolations(page, 'area: second factor off');
