@@ -18,6 +18,7 @@ import { routeOf, type Metrics } from './http/metrics.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './http/outage.js';
 import { pinRequestOrigin } from './http/request-origin.js';
 import { errorPages } from './http/error-pages.js';
+import { createLegalRouter } from './http/legal-pages.js';
 import { securityHeaders } from './http/security-headers.js';
 import type { RenderPage } from './http/views.js';
 import { t } from './i18n/index.js';
@@ -37,7 +38,7 @@ import type { RecoveryService } from './recovery/service.js';
 import { createRegistrationRouter, type RegistrationService } from './registration/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken' | 'freshSignInMinutes'>;
+  config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken' | 'freshSignInMinutes' | 'organisation' | 'auditRetentionMonths'>;
   provider: Provider;
   services: ServiceDefinition[];
   accounts: AccountRepository;
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: ok ? 'ok' : 'unavailable', checks, admission: deps.passwordWork.stats() };
   });
   app.use(site.routes());
+  app.use(createLegalRouter({ renderPage: deps.renderPage, config: deps.config }).routes());
 
   // before the interaction router: its last step is GET /interaction/<uid>/registrazione
   const registration = createRegistrationRouter(

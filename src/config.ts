@@ -80,6 +80,10 @@ const environmentSchema = z.object({
   HELPDESK_PHONE: z.string().min(3).default('080 926 7603'),
   SELF_REGISTRATION: booleanFlag.default(true),
   HELPDESK_URL: z.string().min(3).default('https://www.istruzione.it/urp/'),
+  ORGANISATION_NAME: z.string().min(3).default('Ministero dell\'Istruzione e del Merito'),
+  ORGANISATION_URL: z.url().default('https://www.mim.gov.it/'),
+  PRIVACY_CONTACT_EMAIL: z.email().default('rpd@istruzione.it'),
+  ACCESSIBILITY_FEEDBACK_URL: z.url().optional(),
 });
 
 export type AccountType = 'standard' | 'mi';
@@ -172,6 +176,8 @@ export interface Config {
   /** Create the demo accounts at start (default: only on the embedded database, never in production). */
   readonly demoSeed: boolean;
   readonly helpdesk: { readonly phone: string; readonly url: string };
+  /** who runs the service, as the footer and the legal pages name it */
+  readonly organisation: { readonly name: string; readonly url: string; readonly privacyEmail: string; readonly accessibilityFeedbackUrl: string };
   /** a sensitive change in the Area riservata needs a sign-in at most this old, else a new one */
   readonly freshSignInMinutes: number;
   /** days before expiry at which a reminder goes out */
@@ -238,6 +244,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     demoSeed: e.DEMO_SEED ?? (!e.DATABASE_URL && e.NODE_ENV !== 'production'),
     helpdesk: Object.freeze({ phone: e.HELPDESK_PHONE, url: e.HELPDESK_URL }),
+    organisation: Object.freeze({
+      name: e.ORGANISATION_NAME,
+      url: e.ORGANISATION_URL,
+      privacyEmail: e.PRIVACY_CONTACT_EMAIL,
+      accessibilityFeedbackUrl: e.ACCESSIBILITY_FEEDBACK_URL ?? e.HELPDESK_URL,
+    }),
     passwordReminderDays: Object.freeze(dayList(e.PASSWORD_REMINDER_DAYS)),
     passwordWorkConcurrency: e.PASSWORD_WORK_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,

@@ -19,7 +19,7 @@ export interface CsrfGuard {
  * sibling subdomain cannot plant one.
  */
 export function createCsrf(options: { secret: string; secure: boolean }) {
-  const cookie = options.secure ? '__Host-iam_csrf' : 'iam_csrf';
+  const cookie = csrfCookieName(options.secure);
   const sign = (value: string, scope: string) =>
     createHmac('sha256', options.secret).update(`${scope}\n${value}`).digest('base64url');
 
@@ -60,4 +60,9 @@ function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Over https with the `__Host-` prefix (Secure, path /, no Domain). */
+export function csrfCookieName(secure: boolean): string {
+  return secure ? '__Host-iam_csrf' : 'iam_csrf';
 }

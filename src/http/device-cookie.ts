@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 
-const NAME = 'iam_device';
+export const DEVICE_COOKIE = 'iam_device';
 /** usernames one browser remembers; the oldest goes first */
 const MAX_ENTRIES = 5;
-const LIFETIME_MS = 180 * 24 * 60 * 60 * 1000;
+export const DEVICE_COOKIE_LIFETIME_MS = 180 * 24 * 60 * 60 * 1000;
 
 interface Entry {
   /** the username as typed at sign-in, lower-cased */
@@ -24,7 +24,7 @@ export function deviceCookie(secure: boolean) {
   const normal = (username: string) => username.trim().toLowerCase();
 
   function read(ctx: Context): Entry[] {
-    const raw = ctx.cookies.get(NAME, { signed: true });
+    const raw = ctx.cookies.get(DEVICE_COOKIE, { signed: true });
     if (!raw) return [];
     try {
       const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
@@ -45,13 +45,13 @@ export function deviceCookie(secure: boolean) {
     /** After a successful sign-in: a new id for the username, the other entries kept. */
     remember(ctx: Context, username: string): void {
       const entries = [{ u: normal(username), d: randomBytes(16).toString('base64url') }, ...read(ctx).filter((e) => e.u !== normal(username))].slice(0, MAX_ENTRIES);
-      ctx.cookies.set(NAME, Buffer.from(JSON.stringify(entries)).toString('base64url'), {
+      ctx.cookies.set(DEVICE_COOKIE, Buffer.from(JSON.stringify(entries)).toString('base64url'), {
         signed: true,
         httpOnly: true,
         sameSite: 'lax',
         secure,
         path: '/',
-        maxAge: LIFETIME_MS,
+        maxAge: DEVICE_COOKIE_LIFETIME_MS,
         overwrite: true,
       });
     },

@@ -1,5 +1,6 @@
 import { registrationMessages } from './it-registration.js';
 import { adminMessages } from './it-admin.js';
+import { legalMessages } from './it-legal.js';
 import { areaMessages } from './it-area.js';
 import { officerMessages } from './it-officer.js';
 import { staffImportMessages } from './it-staff-import.js';
@@ -239,6 +240,7 @@ export const it = {
   ...officerMessages,
   ...areaMessages,
   ...adminMessages,
+  ...legalMessages,
 } as const;
 
 export type MessageKey = keyof typeof it;

@@ -17,6 +17,8 @@ import { buildInteractionPolicy } from './policy.js';
 
 /** The SSO session's cookie: whoever carries it may sign in without a password. */
 export const SESSION_COOKIE = 'iam_session';
+/** A sign-in under way, and the way back to it: the provider's short cookies. */
+export const INTERACTION_COOKIES = { interaction: 'iam_interaction', resume: 'iam_resume' } as const;
 
 /** a full in-process store empties as sign-ins under way end or expire: minutes */
 const STORE_FULL_RETRY_AFTER_SECONDS = 180;
@@ -59,7 +61,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,
-      names: { session: SESSION_COOKIE, interaction: 'iam_interaction', resume: 'iam_resume' },
+      names: { session: SESSION_COOKIE, ...INTERACTION_COOKIES },
       // from ISSUER, not the request: behind a TLS proxy the hop to us may be plain http
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },

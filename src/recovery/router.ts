@@ -49,7 +49,7 @@ interface FormErrors {
 }
 
 /** The interaction this browser came from (the login page's links carry it), to lead back to it. */
-const RETURN_COOKIE = 'iam_recovery_return';
+export const RETURN_COOKIE = 'iam_recovery_return';
 const INTERACTION_UID = /^[\w-]{10,64}$/;
 
 /**

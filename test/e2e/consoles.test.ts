@@ -113,4 +113,16 @@ describe('the consoles in a real browser', () => {
       await context.close();
     }
   });
+
+  it('the footer\'s pages: accessibility statement, privacy, legal notes, cookies, axe clean', async () => {
+    const { context, page } = await openTab(browser, { bypassCSP: true });
+    try {
+      for (const [path, label] of [['/accessibilita', 'accessibility'], ['/privacy', 'privacy'], ['/note-legali', 'legal notes'], ['/cookie', 'cookies']] as const) {
+        await page.goto(`${world.server.url}${path}`);
+        await expectNoViolations(page, label);
+      }
+    } finally {
+      await context.close();
+    }
+  });
 });

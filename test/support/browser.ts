@@ -45,6 +45,11 @@ export class FormBrowser {
     return response;
   }
 
+  /** The names of the cookies the jar holds. */
+  cookieNames(): string[] {
+    return [...this.cookies.keys()];
+  }
+
   /** One cookie's value, by name. */
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
