@@ -29,7 +29,9 @@ import { formActionOrigins, type ServiceDefinition } from './provider/clients.js
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import type { ChangeOwnPassword } from './area/own-password.js';
+import type { ActivityReader } from './area/activity.js';
 import { createAreaRouter } from './area/router.js';
+import { consoleClients } from './provider/console-clients.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
 import type { SignedInReader } from './provider/sso-session.js';
@@ -49,6 +51,8 @@ export interface AppDeps {
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
   admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport'>;
+  /** the Area riservata's list of recent sign-ins */
+  activity: ActivityReader;
   /** a password changed in the Area riservata */
   changeOwnPassword: ChangeOwnPassword;
   /** SIDI Gestione Utenze */
@@ -157,7 +161,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ secondFactor: deps.secondFactor, changeOwnPassword: deps.changeOwnPassword, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ secondFactor: deps.secondFactor, activity: deps.activity, serviceName: serviceNames(deps.services), changeOwnPassword: deps.changeOwnPassword, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 
@@ -170,6 +174,15 @@ export function createApp(deps: AppDeps): Koa {
   app.use(deps.signInStarts);
   app.use(mount(deps.provider));
   return app;
+}
+
+/** A service's name by client id: the catalogue's and the provider's own consoles'. */
+function serviceNames(services: ServiceDefinition[]): (clientId: string) => string | undefined {
+  const names = new Map<string, string>([
+    ...services.map((s): [string, string] => [s.id, s.name]),
+    ...consoleClients('').map((c): [string, string] => [c.client_id, String(c.client_name)]),
+  ]);
+  return (clientId) => names.get(clientId);
 }
 
 /** The provider answers a store outage with a JSON server_error 500: it is a 503 the client may retry. */

@@ -46,6 +46,7 @@ import { createSignedInReader } from './provider/sso-session.js';
 import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
 import { createAdministrators, type Administrators } from './admin/administrators.js';
 import { createOwnPasswordChange } from './area/own-password.js';
+import { createActivityReader } from './area/activity.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
 import { createStaffImport } from './staff/import.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
@@ -210,6 +211,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const app = createApp({
       config,
       officerConsole,
+      activity: createActivityReader(db),
       changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
       signedIn: createSignedInReader({ provider, accounts }),

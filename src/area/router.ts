@@ -13,9 +13,13 @@ import { referenceEmail } from '../accounts/account.js';
 import type { PasswordRule } from '../accounts/password-policy.js';
 import { changeForm, missingFields, refusalErrors, type FormErrors } from '../interactions/gates/password-change.js';
 import type { ChangeOwnPassword } from './own-password.js';
+import type { ActivityReader } from './activity.js';
 
 export interface AreaRouterDeps {
   secondFactor: SecondFactor;
+  activity: ActivityReader;
+  /** a service's name by its client id, for the activity list */
+  serviceName: (clientId: string) => string | undefined;
   changeOwnPassword: ChangeOwnPassword;
   passwordRules: () => PasswordRule[];
   signedIn: SignedInReader;
@@ -119,6 +123,20 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
         reference: reference?.address === account.institutionalEmail ? 'institutional' : reference ? 'personal' : null,
         passwordExpires: account.passwordExpiresAt ? formatDateTime(account.passwordExpiresAt) : null,
       },
+    });
+  });
+
+  router.get('/attivita', requireSignedIn, async (ctx) => {
+    const records = await deps.activity.recentSignIns(person(ctx).account.id);
+    return render(ctx, 'activity', 200, {
+      title: t('area.activity.title'),
+      records: records.map((r) => ({
+        when: formatDateTime(r.at),
+        service: (r.clientId && deps.serviceName(r.clientId)) ?? t('area.activity.unknown_service'),
+        ip: r.ip ?? '',
+        ok: r.outcome === 'success',
+        outcome: t(r.outcome === 'success' ? 'area.activity.success' : r.reason === 'wrong_password' ? 'area.activity.wrong_password' : 'area.activity.refused'),
+      })),
     });
   });
 

@@ -108,4 +108,22 @@ describe('Area riservata: the person\'s data and password', () => {
     expect(stale.headers.get('location')).toContain('prompt=login');
     expect(await hashOf(account.id)).toBe(before);
   });
+
+  it('lists the recent sign-ins and failed attempts, newest first, with the service and the address', async () => {
+    const data = testPerson();
+    const account = await server.deps.provisioning.provision(data);
+    const guesser = new FormBrowser(server.url, { 'x-forwarded-for': '203.0.113.77' });
+    await signIn(guesser, service, { username: account.username, password: 'Sbagliata-1!' });
+    await signIn(guesser, service, { username: account.username, password: 'Sbagliata-2!' });
+    const b = new FormBrowser(server.url, { 'x-forwarded-for': '198.51.100.9' });
+    await submitLogin(b, await b.follow(await b.get(HOME)), account.username, data.password);
+    const page = await b.follow(await b.get(`${HOME}/attivita`));
+    expect(page.response.status).toBe(200);
+    const rows = [...page.body.matchAll(/<tr data-outcome="(\w+)"><td>[^<]+<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><\/tr>/g)].map((m) => [m[1], m[2], m[3], m[4]]);
+    expect(rows).toEqual([
+      ['success', 'Area riservata', '198.51.100.9', 'accesso riuscito'],
+      ['failure', 'Servizio servizio-test', '203.0.113.77', 'password errata'],
+      ['failure', 'Servizio servizio-test', '203.0.113.77', 'password errata'],
+    ]);
+  });
 });
