@@ -90,6 +90,14 @@ export function createOfficerConsole(deps: {
     return undefined;
   }
 
+  /** An employee in scope, found and recorded; anyone else refused as unknown. */
+  async function lookUp(scope: OfficerScope, key: EmployeeKey, action: string, from: RequestOrigin): Promise<EmployeeCard | undefined> {
+    const employee = await officers.employeeInScope(scope.officer.id, scope.school, key);
+    if (!employee) return refuse(scope, action, key, from);
+    await audit(scope, action, 'success', from, employee.id, {});
+    return card(scope, employee);
+  }
+
   async function card(scope: OfficerScope, employee: Account): Promise<EmployeeCard> {
     const [roles, ladderLock] = await Promise.all([
       officers.rolesAt(employee.id, scope.school),
@@ -130,21 +138,9 @@ export function createOfficerConsole(deps: {
       await audit(scope, 'officer.school_refused', 'refused', from, null, { reason: 'no_profile_at_school' });
     },
 
-    async search(scope: OfficerScope, fiscalCode: string, from: RequestOrigin): Promise<EmployeeCard | undefined> {
-      const key = { fiscalCode };
-      const employee = await officers.employeeInScope(scope.officer.id, scope.school, key);
-      if (!employee) return refuse(scope, 'officer.employee_searched', key, from);
-      await audit(scope, 'officer.employee_searched', 'success', from, employee.id, {});
-      return card(scope, employee);
-    },
+    search: (scope: OfficerScope, fiscalCode: string, from: RequestOrigin) => lookUp(scope, { fiscalCode }, 'officer.employee_searched', from),
 
-    async card(scope: OfficerScope, accountId: string, from: RequestOrigin): Promise<EmployeeCard | undefined> {
-      const key = { accountId };
-      const employee = await officers.employeeInScope(scope.officer.id, scope.school, key);
-      if (!employee) return refuse(scope, 'officer.employee_viewed', key, from);
-      await audit(scope, 'officer.employee_viewed', 'success', from, employee.id, {});
-      return card(scope, employee);
-    },
+    card: (scope: OfficerScope, accountId: string, from: RequestOrigin) => lookUp(scope, { accountId }, 'officer.employee_viewed', from),
 
     /**
      * Checked once before the password is drawn and hashed (argon2id is not spent on a
