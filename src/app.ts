@@ -28,9 +28,7 @@ import type { Logger } from './logger.js';
 import { formActionOrigins, type ServiceDefinition } from './provider/clients.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
-import type { ChangeOwnPassword } from './area/own-password.js';
-import type { ActivityReader } from './area/activity.js';
-import { createAreaRouter } from './area/router.js';
+import { createAreaRouter, type AreaServices } from './area/router.js';
 import { consoleClients } from './provider/console-clients.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
@@ -51,10 +49,8 @@ export interface AppDeps {
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
   admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport'>;
-  /** the Area riservata's list of recent sign-ins */
-  activity: ActivityReader;
-  /** a password changed in the Area riservata */
-  changeOwnPassword: ChangeOwnPassword;
+  /** the Area riservata's own services: activity, password, contact data, e-mail, sessions, services */
+  area: AreaServices;
   /** SIDI Gestione Utenze */
   officerConsole: OfficerConsole;
   /** who is signed in, from the provider's SSO session (our consoles) */
@@ -161,7 +157,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ secondFactor: deps.secondFactor, activity: deps.activity, serviceName: serviceNames(deps.services), changeOwnPassword: deps.changeOwnPassword, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ ...deps.area, secondFactor: deps.secondFactor, serviceName: serviceNames(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 

@@ -46,6 +46,8 @@ import { createSignedInReader } from './provider/sso-session.js';
 import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
 import { createAdministrators, type Administrators } from './admin/administrators.js';
 import { createOwnPasswordChange } from './area/own-password.js';
+import { createContactDataChange } from './area/contact-data.js';
+import { createEmailChange, EMAIL_CHANGE_LIMITS } from './area/email-change.js';
 import { createActivityReader } from './area/activity.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
 import { createStaffImport } from './staff/import.js';
@@ -211,8 +213,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const app = createApp({
       config,
       officerConsole,
-      activity: createActivityReader(db),
-      changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
+      area: {
+        activity: createActivityReader(db),
+        changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
+        changeContactData: createContactDataChange({ db, audit }),
+        emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
+      },
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },

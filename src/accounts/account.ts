@@ -50,6 +50,8 @@ export interface Account extends Identity {
   lastActiveAt: Date;
   /** the day it becomes dormant, once the first inactivity notice has gone out */
   inactivityDeadline: Date | null;
+  /** an e-mail at every sign-in */
+  signInNotice: boolean;
 }
 
 export function accountFromRow(row: AccountRow): Account {
@@ -86,6 +88,7 @@ export function accountFromRow(row: AccountRow): Account {
     temporaryPasswordUsedAt: row.temporary_password_used_at,
     lastActiveAt: row.last_active_at,
     inactivityDeadline: row.inactivity_deadline,
+    signInNotice: row.sign_in_notice,
   };
 }
 

@@ -44,8 +44,20 @@ export interface AccountsTable {
   inactivity_deadline: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** when it last became dormant (kept after it comes back) */
   dormant_since: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** an e-mail at every sign-in (AgID Regolamento, art. 18) */
+  sign_in_notice: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+/** A personal e-mail change waiting for the code sent to the new address. */
+export interface EmailChangesTable {
+  account_id: string;
+  new_email: string;
+  code_hash: string;
+  tries: Generated<number>;
+  sent_at: Date;
+  expires_at: Date;
 }
 
 export interface PasswordHistoryTable {
@@ -186,6 +198,7 @@ export interface Database {
   recovery_tokens: RecoveryTokensTable;
   account_notices: AccountNoticesTable;
   registrations: RegistrationsTable;
+  email_changes: EmailChangesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
+import { toE164 } from '../accounts/phone-numbers.js';
 import { baseUsername } from '../accounts/username.js';
 import type { PasswordRule } from '../accounts/password-policy.js';
 import type { CsrfGuard } from '../http/csrf.js';
@@ -71,7 +72,8 @@ const fiscalCodeForm = z.object({
 const emailForm = z.object({
   email: z.string().trim().toLowerCase().pipe(z.email('registration.error.email').max(254, 'registration.error.email'))
     .refine((e) => !/@(posta\.)?istruzione\.it$/.test(e), 'registration.error.email_institutional'),
-  mobile: z.string().transform((v) => v.replace(/[\s.-]+/g, '')).pipe(z.string().regex(/^(\+?\d{6,15})?$/, 'registration.error.mobile')).catch('!invalid'),
+  // stored in E.164 as the Area riservata stores it; '!invalid' is told under the field
+  mobile: z.string().trim().transform((v) => (v ? toE164(v, 'mobile') ?? '!invalid' : '')).catch('!invalid'),
 });
 const codeForm = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'registration.error.code') });
 const privacyForm = z.object({ privacy: z.literal('si', 'registration.error.privacy') });

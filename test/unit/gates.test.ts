@@ -38,6 +38,7 @@ function account(overrides: Partial<Account> = {}): Account {
     passwordExpiresAt: null,
     passwordTemporary: false,
     accessRevokedAt: null,
+    signInNotice: false,
     passwordNoncompliant: false,
     temporaryPasswordUsedAt: null,
     lastActiveAt: now,
