@@ -157,7 +157,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ ...deps.area, secondFactor: deps.secondFactor, serviceName: serviceNames(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: serviceLookup(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 
@@ -173,12 +173,13 @@ export function createApp(deps: AppDeps): Koa {
 }
 
 /** A service's name by client id: the catalogue's and the provider's own consoles'. */
-function serviceNames(services: ServiceDefinition[]): (clientId: string) => string | undefined {
-  const names = new Map<string, string>([
-    ...services.map((s): [string, string] => [s.id, s.name]),
-    ...consoleClients('').map((c): [string, string] => [c.client_id, String(c.client_name)]),
+/** A service's name and logo by client id (the provider's own consoles included), for the Area riservata. */
+function serviceLookup(services: ServiceDefinition[]): (clientId: string) => { name: string; logo?: string } | undefined {
+  const known = new Map<string, { name: string; logo?: string }>([
+    ...services.map((s): [string, { name: string; logo?: string }] => [s.id, { name: s.name, ...(s.logo ? { logo: s.logo } : {}) }]),
+    ...consoleClients('').map((c): [string, { name: string }] => [c.client_id, { name: String(c.client_name) }]),
   ]);
-  return (clientId) => names.get(clientId);
+  return (clientId) => known.get(clientId);
 }
 
 /** The provider answers a store outage with a JSON server_error 500: it is a 503 the client may retry. */

@@ -47,6 +47,7 @@ import { createOfficerConsole, type OfficerConsole } from './officer/service.js'
 import { createAdministrators, type Administrators } from './admin/administrators.js';
 import { createOwnPasswordChange } from './area/own-password.js';
 import { createContactDataChange } from './area/contact-data.js';
+import { createSessionLedger } from './provider/session-ledger.js';
 import { createEmailChange, EMAIL_CHANGE_LIMITS } from './area/email-change.js';
 import { createActivityReader } from './area/activity.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
@@ -173,7 +174,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     });
     const metrics = createMetrics(work);
     provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? '')));
-    const revokeAccess = createAccountAccessRevocation({ provider, index: createAccountAccessIndex(oidcStore), logger });
+    const accessIndex = createAccountAccessIndex(oidcStore);
+    const revokeAccess = createAccountAccessRevocation({ provider, index: accessIndex, logger });
+    const sessionLedger = createSessionLedger({ provider, index: accessIndex, adapter: createAdapterFactory(oidcStore), logger });
+    provider.on('authorization.success', (ctx) => {
+      const { session, client } = ctx.oidc;
+      if (!session || !client) return;
+      sessionLedger.recordUse(ctx, session, client.clientId).catch((error: unknown) => logger.warn({ err: error }, 'session use not recorded'));
+    });
     const renderMail = createMailRenderer(config);
     const outgoingMail = createOutgoingMailQueue({ mailer, render: renderMail, logger });
     const recovery = createRecoveryService({
@@ -217,6 +225,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         activity: createActivityReader(db),
         changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
         changeContactData: createContactDataChange({ db, audit }),
+        sessionLedger,
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },

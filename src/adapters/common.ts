@@ -42,6 +42,11 @@ export interface AccountAccessIndex {
    * way, or the Grant saved again) is not stored.
    */
   revokeGrant(grantId: string): Promise<void>;
+  /**
+   * Deletes the Session entry and marks it ended: a save of it afterwards (the end of a
+   * request of that browser already under way) is not stored, so an ended session stays ended.
+   */
+  endSession(sessionId: string): Promise<void>;
 }
 
 export interface StoreAdapter extends Adapter, AccountAccessIndex {}

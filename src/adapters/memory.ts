@@ -35,6 +35,8 @@ export interface MemoryStore {
   readonly accounts: Map<string, Set<string>>;
   /** grantId of a revoked grant → when the mark lapses (epoch ms) */
   readonly revokedGrants: Map<string, number>;
+  /** id of an ended Session → when the mark lapses (epoch ms) */
+  readonly endedSessions: Map<string, number>;
   /** entries per model, for the cap */
   readonly counts: Map<string, number>;
   /** most Interaction entries held at once (what anonymous requests create); undefined: no cap */
@@ -55,6 +57,7 @@ export function createMemoryStore(options: { now?: () => number; maxInteractions
     grants: new Map(),
     accounts: new Map(),
     revokedGrants: new Map(),
+    endedSessions: new Map(),
   };
 }
 
@@ -68,6 +71,7 @@ export function clearMemoryStore(store: MemoryStore = defaultMemoryStore): void 
   store.grants.clear();
   store.accounts.clear();
   store.revokedGrants.clear();
+  store.endedSessions.clear();
   store.counts.clear();
   if (store.sweeper) {
     clearInterval(store.sweeper);
@@ -80,8 +84,10 @@ export function sweepMemoryStore(store: MemoryStore): void {
   for (const [key, entry] of store.entries) {
     if (entry.expiresAt <= now) removeEntry(store, key, entry);
   }
-  for (const [grantId, until] of store.revokedGrants) {
-    if (until <= now) store.revokedGrants.delete(grantId);
+  for (const marks of [store.revokedGrants, store.endedSessions]) {
+    for (const [id, until] of marks) {
+      if (until <= now) marks.delete(id);
+    }
   }
 }
 
@@ -148,11 +154,11 @@ function liveEntry(store: MemoryStore, key: string | undefined): Entry | undefin
   return entry;
 }
 
-function isRevoked(store: MemoryStore, grantId: string): boolean {
-  const until = store.revokedGrants.get(grantId);
+function isMarked(store: MemoryStore, marks: Map<string, number>, id: string): boolean {
+  const until = marks.get(id);
   if (until === undefined) return false;
   if (until > store.now()) return true;
-  store.revokedGrants.delete(grantId);
+  marks.delete(id);
   return false;
 }
 
@@ -194,7 +200,9 @@ export class MemoryAdapter implements StoreAdapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const grantId = grantOf(this.model, id, payload);
     // A token issued by a request that was under way when its grant was revoked.
-    if (grantId !== undefined && isRevoked(this.store, grantId)) return;
+    if (grantId !== undefined && isMarked(this.store, this.store.revokedGrants, grantId)) return;
+    // A session saved by a request that was under way when it was ended.
+    if (this.model === 'Session' && isMarked(this.store, this.store.endedSessions, id)) return;
 
     const key = this.key(id);
     const previous = this.store.entries.get(key);
@@ -264,6 +272,14 @@ export class MemoryAdapter implements StoreAdapter {
 
   async revokeGrant(grantId: string): Promise<void> {
     revokeGrant(this.store, grantId);
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    const key = `Session:${sessionId}`;
+    const entry = this.store.entries.get(key);
+    if (entry) removeEntry(this.store, key, entry);
+    this.store.endedSessions.set(sessionId, this.store.now() + MAX_TTL_SECONDS * 1000);
+    ensureSweeper(this.store);
   }
 
   async idsForAccount(accountId: string): Promise<AccountEntries> {

@@ -22,8 +22,9 @@ export const DEFAULT_KEY_PREFIX = 'iam:oidc:';
  * steps, ordered so that no interleaving with a revocation leaves a live token behind.
  */
 
-// KEYS: 1 the entry, 2 the revocation mark of the entry's own grant when the entry is a Grant
-// (same tag), else the entry again; ARGV: 1 payload, 2 ttl. 0: not stored, the grant is revoked.
+// KEYS: 1 the entry, 2 the revocation mark of the entry's own grant when the entry is a Grant,
+// or the end mark of a Session (same tag), else the entry again; ARGV: 1 payload, 2 ttl.
+// 0: not stored, the grant is revoked or the session ended.
 const STORE = `
 if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('DEL', KEYS[1])
@@ -77,6 +78,13 @@ redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])
 ${TAKE_GRANT_MEMBERS}`;
 
+// Ends a session within its tag: the entry goes and the mark keeps a save under way from
+// bringing it back. KEYS: 1 the Session entry, 2 its end mark; ARGV: 1 the mark's TTL.
+const END_SESSION = `
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+return 1`;
+
 type Script = (...keysThenArgs: Array<string | number>) => Promise<unknown>;
 interface Scripts {
   iamStore: Script;
@@ -85,6 +93,7 @@ interface Scripts {
   iamConsume: Script;
   iamTakeGrantMembers: Script;
   iamRevokeGrant: Script;
+  iamEndSession: Script;
 }
 
 const SCRIPTED = new WeakSet<RedisClient>();
@@ -101,6 +110,7 @@ function scripts(client: RedisClient): Scripts {
     client.defineCommand('iamConsume', { numberOfKeys: 1, lua: CONSUME });
     client.defineCommand('iamTakeGrantMembers', { numberOfKeys: 1, lua: TAKE_GRANT_MEMBERS });
     client.defineCommand('iamRevokeGrant', { numberOfKeys: 3, lua: REVOKE_GRANT });
+    client.defineCommand('iamEndSession', { numberOfKeys: 2, lua: END_SESSION });
     SCRIPTED.add(client);
   }
   return client as unknown as Scripts;
@@ -153,6 +163,10 @@ export class RedisAdapter implements StoreAdapter {
     return `${this.prefix}revoked-grant:{${grantId}}`;
   }
 
+  private endedSessionKey(sessionId: string): string {
+    return `${this.prefix}ended-session:{${sessionId}}`;
+  }
+
   private accountKey(accountId: string): string {
     return `${this.prefix}account-entries:{${accountId}}`;
   }
@@ -170,7 +184,8 @@ export class RedisAdapter implements StoreAdapter {
     const { uid, userCode, accountId } = payload;
     const grantId = grantOf(this.model, id, payload);
     const storeAndJoin = async () => {
-      const ownMark = this.model === 'Grant' && grantId !== undefined ? this.revokedGrantKey(grantId) : key;
+      const ownMark = this.model === 'Grant' && grantId !== undefined ? this.revokedGrantKey(grantId)
+        : this.model === 'Session' ? this.endedSessionKey(id) : key;
       if ((await this.scripts.iamStore(key, ownMark, JSON.stringify(payload), ttl)) === 0) return;
       if (grantId === undefined || !GRANTABLE_MODELS.has(this.model)) return;
       if ((await this.scripts.iamJoinGrant(this.grantKey(grantId), this.revokedGrantKey(grantId), key, ttl)) === 0) {
@@ -242,6 +257,10 @@ export class RedisAdapter implements StoreAdapter {
       MAX_TTL_SECONDS,
     );
     await this.deleteEntries(members);
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    await this.scripts.iamEndSession(this.keyOf('Session', sessionId), this.endedSessionKey(sessionId), MAX_TTL_SECONDS);
   }
 
   /** One DEL per key: in a cluster, the keys of one command must share a slot. */

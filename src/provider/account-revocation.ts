@@ -46,7 +46,7 @@ export function createAccountAccessRevocation(deps: {
   return async (accountId, options = {}) => {
     const { sessions, grants } = await index.idsForAccount(accountId);
     const grantIds = new Set(grants);
-    const notices: Array<{ clientId: string; sid: string | undefined }> = [];
+    const notices: Array<{ clientId: string; sid: string | undefined; sub: string }> = [];
     let sessionsEnded = 0;
 
     for (const id of sessions) {
@@ -56,32 +56,44 @@ export function createAccountAccessRevocation(deps: {
       const kept = session.jti === options.keepSession;
       for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
         if (authorization.grantId) grantIds.add(authorization.grantId);
-        if (!kept) notices.push({ clientId, sid: authorization.sid });
+        if (!kept) notices.push({ clientId, sid: authorization.sid, sub: accountId });
       }
       if (kept) continue;
-      await session.destroy();
+      await index.endSession(session.jti);
       sessionsEnded += 1;
     }
 
     await Promise.all([...grantIds].map((grantId) => index.revokeGrant(grantId)));
 
-    const delivered = await Promise.all(notices.map(async ({ clientId, sid }) => {
-      const client = (await provider.Client.find(clientId)) as unknown as BackchannelLogoutClient | undefined;
-      if (!client?.backchannelLogoutUri) return undefined;
-      try {
-        await client.backchannelLogout(accountId, sid);
-        return true;
-      } catch (error) {
-        log.warn({ err: error, clientId }, 'back-channel logout delivery failed');
-        return false;
-      }
-    }));
+    const delivered = await tellServices(provider, notices, log);
 
     return {
       sessions: sessionsEnded,
       grants: grantIds.size,
-      notified: delivered.filter((d) => d === true).length,
-      notDelivered: delivered.filter((d) => d === false).length,
+      ...delivered,
     };
   };
+}
+
+/**
+ * Back-channel logout (OpenID Connect Back-Channel Logout 1.0) to each service that registered
+ * a URI, with the session's `sid`; services without one are skipped, a failure is logged.
+ */
+export async function tellServices(
+  provider: Provider,
+  notices: Array<{ clientId: string; sid: string | undefined; sub: string }>,
+  log: Logger,
+): Promise<Pick<AccessRevocation, 'notified' | 'notDelivered'>> {
+  const delivered = await Promise.all(notices.map(async ({ clientId, sid, sub }) => {
+    const client = (await provider.Client.find(clientId)) as unknown as BackchannelLogoutClient | undefined;
+    if (!client?.backchannelLogoutUri) return undefined;
+    try {
+      await client.backchannelLogout(sub, sid);
+      return true;
+    } catch (error) {
+      log.warn({ err: error, clientId }, 'back-channel logout delivery failed');
+      return false;
+    }
+  }));
+  return { notified: delivered.filter((d) => d === true).length, notDelivered: delivered.filter((d) => d === false).length };
 }

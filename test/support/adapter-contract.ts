@@ -230,6 +230,22 @@ export function adapterContract(name: string, createHarness: () => Harness): voi
       expect(await adapterFor('Grant').idsForAccount(other.accountId)).toEqual({ sessions: [], grants: [other.grantId] });
     });
 
+    it('ends a session for good: a save of it afterwards (a request under way) is not stored, other sessions unaffected', async () => {
+      const account = uniqueId('account');
+      const [ended, kept] = [uniqueId('session'), uniqueId('session')];
+      const payload = () => ({ kind: 'Session', uid: uniqueId('uid'), accountId: account });
+      await adapterFor('Session').upsert(ended, payload(), 60);
+      await adapterFor('Session').upsert(kept, payload(), 60);
+      await adapterFor('Grant').endSession(ended);
+      expect(await adapterFor('Session').find(ended)).toBeUndefined();
+      await adapterFor('Session').upsert(ended, payload(), 60);
+      expect(await adapterFor('Session').find(ended)).toBeUndefined();
+      expect((await adapterFor('Session').idsForAccount(account)).sessions).toEqual([kept]);
+      await adapterFor('Session').upsert(kept, payload(), 60);
+      expect(await adapterFor('Session').find(kept)).toBeDefined();
+      await expect(adapterFor('Session').endSession(uniqueId('session'))).resolves.toBeUndefined();
+    });
+
     it("drops expired entries from an account's list", async () => {
       const account = uniqueId('account');
       const short = uniqueId('session');
