@@ -29,7 +29,7 @@ import { formActionOrigins, type ServiceDefinition } from './provider/clients.js
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
-import { consoleClients } from './provider/console-clients.js';
+import { serviceDirectory } from './provider/console-clients.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
 import type { SignedInReader } from './provider/sso-session.js';
@@ -157,7 +157,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: serviceLookup(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: serviceDirectory(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 
@@ -173,14 +173,6 @@ export function createApp(deps: AppDeps): Koa {
 }
 
 /** A service's name by client id: the catalogue's and the provider's own consoles'. */
-/** A service's name and logo by client id (the provider's own consoles included), for the Area riservata. */
-function serviceLookup(services: ServiceDefinition[]): (clientId: string) => { name: string; logo?: string } | undefined {
-  const known = new Map<string, { name: string; logo?: string }>([
-    ...services.map((s): [string, { name: string; logo?: string }] => [s.id, { name: s.name, ...(s.logo ? { logo: s.logo } : {}) }]),
-    ...consoleClients('').map((c): [string, { name: string }] => [c.client_id, { name: String(c.client_name) }]),
-  ]);
-  return (clientId) => known.get(clientId);
-}
 
 /** The provider answers a store outage with a JSON server_error 500: it is a 503 the client may retry. */
 const outageAnswers: Koa.Middleware = async (ctx, next) => {

@@ -48,6 +48,8 @@ import { createAdministrators, type Administrators } from './admin/administrator
 import { createOwnPasswordChange } from './area/own-password.js';
 import { createContactDataChange } from './area/contact-data.js';
 import { createSessionLedger } from './provider/session-ledger.js';
+import { serviceDirectory } from './provider/console-clients.js';
+import { createSignInNotice, createSignInNoticeSetting } from './area/sign-in-notice.js';
 import { createEmailChange, EMAIL_CHANGE_LIMITS } from './area/email-change.js';
 import { createActivityReader } from './area/activity.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
@@ -195,6 +197,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       issuer: config.issuer,
       logger,
     });
+    const directory = serviceDirectory(catalogue);
     const authenticator = createPasswordAuthenticator({
       db,
       hasher,
@@ -205,6 +208,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       notifyLock: (account, lock) => {
         recovery.sendLockNotice(account, lock).catch((error: unknown) => logger.error({ err: error, accountId: account.id }, 'lock notice not sent'));
       },
+      notifySignIn: createSignInNotice({ mail: outgoingMail, issuer: config.issuer, serviceName: (id) => directory(id)?.name }),
     });
     const provisioning = createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy });
     const registration = createRegistrationService({
@@ -226,6 +230,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         changeOwnPassword: createOwnPasswordChange({ db, passwords, provider, revokeAccess, audit, logger }),
         changeContactData: createContactDataChange({ db, audit }),
         sessionLedger,
+        signInNotice: createSignInNoticeSetting({ db, audit }),
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },

@@ -42,6 +42,8 @@ export function createPasswordAuthenticator(deps: {
   policy: PasswordPolicy;
   /** tells the owner of a real account that it was locked (a message after the response) */
   notifyLock?: (account: Account, lock: LadderLock) => void;
+  /** tells the owner of a sign-in, when they asked for it (a message after the response) */
+  notifySignIn?: (account: Account, signIn: { at: Date; ip: string; userAgent?: string; clientId?: string }) => void;
   now?: () => Date;
 }): PasswordAuthenticator {
   const now = deps.now ?? (() => new Date());
@@ -111,6 +113,7 @@ export function createPasswordAuthenticator(deps: {
       }
       // the audit entry is the record of the sign-in: recent activity is read from it
       await deps.audit.record({ ...auditBase, actorKind: 'user', actorId: account.id, subjectId: account.id, outcome: 'success', details: { rehashed: needsRehash } });
+      if (signedIn.signInNotice) deps.notifySignIn?.(signedIn, { at: now(), ip: request.ip, userAgent: request.userAgent, clientId: request.clientId });
       return { ok: true, account: { ...signedIn, passwordNoncompliant: noncompliant } };
     },
   };

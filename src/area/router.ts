@@ -11,6 +11,7 @@ import { formatDateTime } from '../mail/templates.js';
 import { AREA_RISERVATA, consoleReturnPath, consoleSignInUrl } from '../provider/console-clients.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { SessionLedger } from '../provider/session-ledger.js';
+import type { SignInNoticeSetting } from './sign-in-notice.js';
 import { isMessageKey } from '../i18n/index.js';
 import { referenceEmail } from '../accounts/account.js';
 import type { PasswordRule } from '../accounts/password-policy.js';
@@ -30,6 +31,7 @@ export interface AreaServices {
   changeContactData: ChangeContactData;
   emailChange: EmailChange;
   sessionLedger: SessionLedger;
+  signInNotice: SignInNoticeSetting;
 }
 
 export interface AreaRouterDeps extends AreaServices {
@@ -313,10 +315,12 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
     await deps.audit.record({ actorKind: 'user', actorId: person(ctx).account.id, subjectId: person(ctx).account.id, action, outcome: 'success', ip: ctx.ip, userAgent: ctx.get('user-agent'), details });
   }
 
-  router.get('/attivita', requireSignedIn, async (ctx) => {
+  const activityPage = async (ctx: Context, notice: string | null = null) => {
     const records = await deps.activity.recentSignIns(person(ctx).account.id);
     return render(ctx, 'activity', 200, {
       title: t('area.activity.title'),
+      notice,
+      signInNotice: person(ctx).account.signInNotice,
       records: records.map((r) => ({
         when: formatDateTime(r.at),
         service: (r.clientId && deps.serviceOf(r.clientId)?.name) ?? t('area.activity.unknown_service'),
@@ -325,6 +329,15 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
         outcome: t(r.outcome === 'success' ? 'area.activity.success' : r.reason === 'wrong_password' ? 'area.activity.wrong_password' : 'area.activity.refused'),
       })),
     });
+  };
+
+  router.get('/attivita', requireSignedIn, (ctx) => activityPage(ctx));
+
+  router.post('/attivita/avviso', requireSignedIn, ...post, async (ctx) => {
+    const on = (ctx.request.body as Record<string, unknown>).avviso === 'si';
+    await deps.signInNotice(person(ctx).account.id, on, from(ctx));
+    ctx.state.person = { ...person(ctx), account: { ...person(ctx).account, signInNotice: on } };
+    return activityPage(ctx, t(on ? 'area.notice.turned_on' : 'area.notice.turned_off'));
   });
 
   const passwordPage = (ctx: Context, status: number, locals: { errors?: FormErrors | null; signOutOthers?: boolean; done?: string | null } = {}) =>

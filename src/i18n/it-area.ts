@@ -183,4 +183,12 @@ export const areaMessages = {
   'area.scope.fiscal_number': 'codice fiscale',
   'area.not_found_title': 'Non trovato',
   'area.back': 'Torna indietro',
+  'area.activity.recent': 'Accessi e tentativi',
+  'area.notice.title': 'Avviso a ogni accesso',
+  'area.notice.on': 'Attivo: a ogni accesso con la tua password ricevi un\'e-mail all\'indirizzo di riferimento, con data, ora, servizio, indirizzo IP e browser.',
+  'area.notice.off': 'Non attivo. Puoi ricevere un\'e-mail all\'indirizzo di riferimento a ogni accesso con la tua password, per accorgerti subito di un accesso che non hai fatto tu.',
+  'area.notice.turn_on': 'Attiva l\'avviso',
+  'area.notice.turn_off': 'Disattiva l\'avviso',
+  'area.notice.turned_on': 'Avviso attivato: lo riceverai dal prossimo accesso.',
+  'area.notice.turned_off': 'Avviso disattivato.',
 } as const;

@@ -1,4 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
+import type { ServiceDefinition } from './clients.js';
 
 /**
  * The provider's own consoles sign people in as clients of the provider, so the login page,
@@ -95,4 +96,13 @@ export function consoleSignInUrl(issuer: string, console: Console, options: { ac
 export function consoleReturnPath(console: Console, state: unknown): string | undefined {
   if (typeof state !== 'string' || state.length > 200) return undefined;
   return state.startsWith(`${console.path}/`) && /^[\w/-]+$/.test(state) && !state.includes('//') ? state : undefined;
+}
+
+/** A service's name and logo by client id, the provider's own consoles included (Area riservata, notices). */
+export function serviceDirectory(services: ServiceDefinition[]): (clientId: string) => { name: string; logo?: string } | undefined {
+  const known = new Map<string, { name: string; logo?: string }>([
+    ...services.map((s): [string, { name: string; logo?: string }] => [s.id, { name: s.name, ...(s.logo ? { logo: s.logo } : {}) }]),
+    ...consoleClients('').map((c): [string, { name: string }] => [c.client_id, { name: String(c.client_name) }]),
+  ]);
+  return (clientId) => known.get(clientId);
 }

@@ -172,3 +172,28 @@ describe('Area riservata: personal e-mail change', () => {
     expect(await mailTo(fresh)).toHaveLength(1);
   });
 });
+
+describe('Area riservata: the e-mail at every sign-in (AgID Regolamento, art. 18)', () => {
+  it('once switched on, each sign-in with the password sends date, service, address and browser with a link to the sessions; switched off, none', async () => {
+    const { b, account, password } = await personAtArea();
+    expect((await b.post(`${HOME}/attivita/avviso`, { avviso: 'si' })).status).toBe(403);
+    const on = await submitForm(b, `${HOME}/attivita`, /\/attivita\/avviso$/, {});
+    expect(on.body).toContain('Avviso attivato');
+    expect((await accountRow(account.id)).sign_in_notice).toBe(true);
+
+    const phone = new FormBrowser(server.url, { 'x-forwarded-for': '203.0.113.45', 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1' });
+    const before = (await mailTo(account.personalEmail!)).length;
+    await signIn(phone, service, { username: account.username, password });
+    const notices = (await mailTo(account.personalEmail!)).slice(before);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.subject).toBe('Nuovo accesso alla tua utenza');
+    for (const shown of ['Servizio servizio-recapiti', '203.0.113.45', 'Safari 17', 'iOS', `${server.url}/area-riservata/sessioni`]) expect(notices[0]!.text).toContain(shown);
+
+    const off = await submitForm(b, `${HOME}/attivita`, /\/attivita\/avviso$/, {});
+    expect(off.body).toContain('Avviso disattivato');
+    await signIn(new FormBrowser(server.url, { 'x-forwarded-for': '203.0.113.46' }), service, { username: account.username, password });
+    expect((await mailTo(account.personalEmail!)).slice(before)).toHaveLength(1);
+    const entries = await auditOf(account.id, 'account.sign_in_notice_changed');
+    expect(entries.map((e) => e.details)).toEqual([{ before: false, after: true }, { before: true, after: false }]);
+  });
+});
