@@ -30,6 +30,7 @@ import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
 import { serviceDirectory } from './provider/console-clients.js';
+import { readViewer } from './http/viewer.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
 import type { SignedInReader } from './provider/sso-session.js';
@@ -99,10 +100,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(mount('/assets', serve(join(deps.config.rootDir, 'public'), assets)));
 
   const site = new Router();
-  site.get('/', async (ctx) => {
+  site.get('/', readViewer(deps.signedIn), async (ctx) => {
     ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.renderPage('home', {
       title: t('app.name'),
+      viewer: ctx.state.viewer,
       services: deps.services.map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
     });
   });
@@ -121,7 +124,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: ok ? 'ok' : 'unavailable', checks, admission: deps.passwordWork.stats() };
   });
   app.use(site.routes());
-  app.use(createLegalRouter({ renderPage: deps.renderPage, config: deps.config }).routes());
+  app.use(createLegalRouter({ signedIn: deps.signedIn, renderPage: deps.renderPage, config: deps.config }).routes());
 
   // before the interaction router: its last step is GET /interaction/<uid>/registrazione
   const registration = createRegistrationRouter(

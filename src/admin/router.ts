@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CsrfGuard } from '../http/csrf.js';
 import { noStore } from '../http/security-headers.js';
+import { viewerOf } from '../http/viewer.js';
 import { singleFileUpload } from '../http/upload.js';
 import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
@@ -63,6 +64,7 @@ export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: C
       csrfToken: ctx.state.csrfToken as string,
       admin: signedIn ? { name: `${signedIn.account.givenName} ${signedIn.account.familyName}`, username: signedIn.account.username } : null,
       logoutHref: `/session/end?client_id=${ADMIN_CONSOLE.clientId}`,
+      viewer: viewerOf(signedIn, ADMIN_CONSOLE.clientId),
       errors: null,
       ...locals,
     });

@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { formBody } from '../http/body.js';
 import type { CsrfGuard } from '../http/csrf.js';
 import { noStore } from '../http/security-headers.js';
+import { viewerOf } from '../http/viewer.js';
 import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
@@ -86,8 +87,8 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
     ctx.type = 'html';
     ctx.body = await deps.renderPage(`area/${view}`, {
       csrfToken: ctx.state.csrfToken as string,
-      person: signedIn ? { name: `${signedIn.account.givenName} ${signedIn.account.familyName}`, username: signedIn.account.username } : null,
-      logoutHref: `/session/end?client_id=${AREA_RISERVATA.clientId}`,
+      person: signedIn ? { username: signedIn.account.username } : null,
+      viewer: viewerOf(signedIn),
       errors: null,
       notice: null,
       ...locals,

@@ -8,6 +8,8 @@ import { REGISTRATION_COOKIE } from '../registration/router.js';
 import { csrfCookieName } from './csrf.js';
 import { DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME_MS } from './device-cookie.js';
 import type { RenderPage } from './views.js';
+import { cacheFor, readViewer } from './viewer.js';
+import type { SignedInReader } from '../provider/sso-session.js';
 
 /** Where the footer leads: the pages every public-administration site carries (AgID, Designers Italia). */
 export const LEGAL_PAGES = {
@@ -22,8 +24,9 @@ export const LEGAL_PAGES = {
  * notice, the legal notes and the cookie page. The cookie table is built from the names and
  * lifetimes the code itself uses, so it cannot drift from what the browser receives.
  */
-export function createLegalRouter(deps: { renderPage: RenderPage; config: Pick<Config, 'issuer' | 'organisation' | 'auditRetentionMonths'> }) {
+export function createLegalRouter(deps: { signedIn: SignedInReader; renderPage: RenderPage; config: Pick<Config, 'issuer' | 'organisation' | 'auditRetentionMonths'> }) {
   const router = new Router();
+  router.use(readViewer(deps.signedIn));
   const { organisation, issuer } = deps.config;
   const vars = {
     organisation: organisation.name,
@@ -33,10 +36,10 @@ export function createLegalRouter(deps: { renderPage: RenderPage; config: Pick<C
     issuer,
     auditMonths: deps.config.auditRetentionMonths,
   };
-  const page = (view: string, title: string) => async (ctx: Context) => {
+  const page = (view: string, title: string, extra: Record<string, unknown> = {}) => async (ctx: Context) => {
     ctx.type = 'html';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = await deps.renderPage(`legal/${view}`, { title, vars });
+    cacheFor(ctx, 3600);
+    ctx.body = await deps.renderPage(`legal/${view}`, { title, vars, viewer: ctx.state.viewer, ...extra });
   };
 
   const secure = issuer.startsWith('https:');
@@ -53,10 +56,6 @@ export function createLegalRouter(deps: { renderPage: RenderPage; config: Pick<C
   router.get(LEGAL_PAGES.accessibility, page('accessibility', t('legal.accessibility.title')));
   router.get(LEGAL_PAGES.privacy, page('privacy', t('legal.privacy.title')));
   router.get(LEGAL_PAGES.notes, page('notes', t('legal.notes.title')));
-  router.get(LEGAL_PAGES.cookies, async (ctx) => {
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = await deps.renderPage('legal/cookies', { title: t('legal.cookies.title'), vars, cookies });
-  });
+  router.get(LEGAL_PAGES.cookies, page('cookies', t('legal.cookies.title'), { cookies }));
   return router;
 }

@@ -1,8 +1,6 @@
 // The Area riservata (src/area/): the person's own account; it.ts spreads them into the catalogue.
 export const areaMessages = {
   'area.title': 'Area riservata',
-  'area.signed_in_as': 'Hai effettuato l\'accesso come {name} ({username})',
-  'area.logout': 'Esci',
   'area.cancel': 'Annulla',
   'area.sign_in_failed': 'L\'accesso all\'Area riservata non è stato completato.',
   'area.sign_in_again': 'Accedi di nuovo',

@@ -52,6 +52,9 @@ export const it = {
   'password.rule.history': 'non deve essere una delle ultime {count} password né una usata negli ultimi {months} mesi',
   'password.rule_broken': 'La password non rispetta questa regola: {rule}.',
 
+  'user_menu.label': 'Menu utente',
+  'user_menu.area_prefix': 'Area riservata di',
+  'user_menu.logout': 'Esci',
   'form.errors_summary': 'Ci sono errori nel modulo:',
   'form.field_required': 'Campo obbligatorio.',
 

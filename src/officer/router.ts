@@ -6,6 +6,7 @@ import type { Account } from '../accounts/account.js';
 import { formBody } from '../http/body.js';
 import type { CsrfGuard } from '../http/csrf.js';
 import { noStore } from '../http/security-headers.js';
+import { viewerOf } from '../http/viewer.js';
 import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
@@ -63,6 +64,7 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
       school: null,
       consolePath: OFFICER_CONSOLE.path,
       logoutHref: `/session/end?client_id=${OFFICER_CONSOLE.clientId}`,
+      viewer: viewerOf(officer, OFFICER_CONSOLE.clientId),
       errors: null,
       ...locals,
     });

@@ -42,3 +42,24 @@ describe('the public-administration furniture', () => {
     for (const name of names) expect(page).toContain(`<code>${name}</code>`);
   });
 });
+
+describe('the user menu in the slim header', () => {
+  it('names the signed-in person, links the Area riservata and the single logout, and keeps such a page out of shared caches', async () => {
+    const person = testPerson();
+    const account = await server.deps.provisioning.provision(person);
+    const rp = await relyingParty(server.url, server.services[0]!);
+    const b = new FormBrowser(server.url, { 'x-forwarded-for': `198.51.100.${randomInt(1, 255)}` });
+    await signIn(b, rp, { username: account.username, password: person.password });
+    for (const path of ['/', '/privacy', '/cookie']) {
+      const page = await b.follow(await b.get(path));
+      const menu = /<nav class="it-header-slim-right-zone iam-user-menu"[\s\S]*?<\/nav>/.exec(page.body)?.[0] ?? '';
+      expect(menu).toContain(`${account.givenName} ${account.familyName}`);
+      expect(menu).toContain('href="/area-riservata"');
+      expect(menu).toContain('href="/session/end?client_id=area-riservata"');
+      expect(page.response.headers.get('cache-control')).toMatch(/no-store/);
+    }
+    const anonymous = await fetch(`${server.url}/privacy`);
+    expect(anonymous.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(await anonymous.text()).not.toContain('iam-user-menu');
+  });
+});
