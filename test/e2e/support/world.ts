@@ -27,7 +27,7 @@ const RP_SCOPES = ['openid', 'profile', 'email'];
  * bound while the provider starts (it cannot be handed one of them), then
  * released just before each RP binds the same port.
  */
-export async function startWorld(specs: ServiceSpec[], options: { env?: Record<string, string> } = {}): Promise<World> {
+export async function startWorld(specs: ServiceSpec[], options: { env?: Record<string, string>; rpScopes?: string[] } = {}): Promise<World> {
   const holders = await Promise.all(specs.map(() => holdFreePort()));
   const services = specs.map((spec, i) => {
     const base = `http://127.0.0.1:${holders[i]!.port}`;
@@ -63,7 +63,7 @@ export async function startWorld(specs: ServiceSpec[], options: { env?: Record<s
           redirectUris: service.redirectUris,
           postLogoutRedirectUris: service.postLogoutRedirectUris,
           backchannelLogoutUri: service.backchannelLogoutUri,
-          scopes: RP_SCOPES,
+          scopes: options.rpScopes ?? RP_SCOPES,
         },
         log: (line) => rpLog.push(line),
       });
@@ -98,7 +98,7 @@ async function holdFreePort(): Promise<PortHolder> {
  * The world and a browser, started side by side. If either fails the other is
  * closed before the error is thrown, so a failed beforeAll leaves no chromium behind.
  */
-export async function startWorldAndBrowser(specs: ServiceSpec[], options: { env?: Record<string, string> } = {}): Promise<{ world: World; browser: Browser }> {
+export async function startWorldAndBrowser(specs: ServiceSpec[], options: { env?: Record<string, string>; rpScopes?: string[] } = {}): Promise<{ world: World; browser: Browser }> {
   const [world, browser] = await Promise.allSettled([startWorld(specs, options), launchBrowser()]);
   if (world.status === 'fulfilled' && browser.status === 'fulfilled') return { world: world.value, browser: browser.value };
   await Promise.allSettled([
