@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accountFromRow, type Account } from '../accounts/account.js';
-import { toE164 } from '../accounts/phone-numbers.js';
+import { formatPhone, toE164 } from '../accounts/phone-numbers.js';
 import { ITALY, findComune, isCountry, isProvince } from '../accounts/residence.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
@@ -27,8 +27,8 @@ const formSchema = z.object(Object.fromEntries(CONTACT_FIELDS.map((f) => [f, tex
 
 export function contactFormOf(account: Account): ContactForm {
   return {
-    mobile: account.mobilePhone ?? '',
-    home_phone: account.homePhone ?? '',
+    mobile: account.mobilePhone ? formatPhone(account.mobilePhone) : '',
+    home_phone: account.homePhone ? formatPhone(account.homePhone) : '',
     street: account.address.street ?? '',
     postal_code: account.address.postalCode ?? '',
     country: account.address.country ?? '',
