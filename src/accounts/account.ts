@@ -92,6 +92,22 @@ export function accountFromRow(row: AccountRow): Account {
   };
 }
 
+/** Variazione dati di recapito as stored: phones in E.164, country ISO 3166-1 alpha-2, province by sigla. */
+export interface ContactData {
+  mobilePhone: string | null;
+  homePhone: string | null;
+  street: string | null;
+  postalCode: string | null;
+  country: string | null;
+  province: string | null;
+  municipality: string | null;
+}
+
+export function contactDataOf(account: Account): ContactData {
+  const a = account.address;
+  return { mobilePhone: account.mobilePhone, homePhone: account.homePhone, street: a.street, postalCode: a.postalCode, country: a.country, province: a.province, municipality: a.municipality };
+}
+
 /** DOMAIN.md §3: the institutional mailbox when there is one, else the personal address. */
 export function referenceEmail(account: Account): { address: string; verified: boolean } | null {
   if (account.institutionalEmail) return { address: account.institutionalEmail, verified: true };

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { NewAccountRow, SchoolRole } from '../db/schema.js';
-import { accountFromRow, type Account, type AccountStatus } from './account.js';
+import { accountFromRow, type Account, type AccountStatus, type ContactData } from './account.js';
 
 export interface AccountCredentials {
   account: Account;
@@ -187,6 +187,39 @@ export function createAccountRepository(db: Db) {
         .returningAll()
         .executeTakeFirst();
       return row && accountFromRow(row);
+    },
+
+    /** The account, its row locked until the transaction ends (call it inside one). */
+    async findForUpdate(id: string): Promise<Account | undefined> {
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      return row && accountFromRow(row);
+    },
+
+    async setContactData(accountId: string, data: ContactData): Promise<void> {
+      await db.updateTable('accounts').set({
+        mobile_phone: data.mobilePhone,
+        home_phone: data.homePhone,
+        street_address: data.street,
+        postal_code: data.postalCode,
+        country: data.country,
+        province: data.province,
+        municipality: data.municipality,
+        updated_at: new Date(),
+      }).where('id', '=', accountId).execute();
+    },
+
+    /** A personal address proven by a code: stored as verified. */
+    async setPersonalEmail(accountId: string, email: string): Promise<Account> {
+      const row = await db.updateTable('accounts').set({ personal_email: email, personal_email_verified: true, updated_at: new Date() })
+        .where('id', '=', accountId).returningAll().executeTakeFirstOrThrow();
+      return accountFromRow(row);
+    },
+
+    /** false when it already was as asked (nothing written). */
+    async setSignInNotice(accountId: string, on: boolean): Promise<boolean> {
+      const result = await db.updateTable('accounts').set({ sign_in_notice: on, updated_at: new Date() })
+        .where('id', '=', accountId).where('sign_in_notice', '=', !on).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Every SSO session signed in before `at` stops counting as a sign-in. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { accountFromRow, type Account } from '../accounts/account.js';
+import { contactDataOf, type Account, type ContactData } from '../accounts/account.js';
+import { createAccountRepository } from '../accounts/repository.js';
 import { formatPhone, toE164 } from '../accounts/phone-numbers.js';
 import { ITALY, findComune, isCountry, isProvince } from '../accounts/residence.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -10,17 +11,6 @@ import { t, type MessageKey } from '../i18n/index.js';
 export const CONTACT_FIELDS = ['mobile', 'home_phone', 'street', 'postal_code', 'country', 'province', 'comune'] as const;
 export type ContactField = (typeof CONTACT_FIELDS)[number];
 export type ContactForm = Record<ContactField, string>;
-
-/** As stored: phones in E.164, country ISO 3166-1 alpha-2, province by sigla, the comune's official name. */
-export interface ContactData {
-  mobilePhone: string | null;
-  homePhone: string | null;
-  street: string | null;
-  postalCode: string | null;
-  country: string | null;
-  province: string | null;
-  municipality: string | null;
-}
 
 const text = (max: number) => z.string().trim().max(max).catch('');
 const formSchema = z.object(Object.fromEntries(CONTACT_FIELDS.map((f) => [f, text(f === 'street' ? 200 : 80)])) as Record<ContactField, ReturnType<typeof text>>);
@@ -94,18 +84,6 @@ export function checkContactForm(body: Record<string, unknown>): ContactCheck {
   };
 }
 
-function storedContactData(account: Account): ContactData {
-  return {
-    mobilePhone: account.mobilePhone,
-    homePhone: account.homePhone,
-    street: account.address.street,
-    postalCode: account.address.postalCode,
-    country: account.address.country,
-    province: account.address.province,
-    municipality: account.address.municipality,
-  };
-}
-
 /**
  * Stores the contact data with an audit entry naming each field changed, before and after,
  * in one transaction; the row is locked first so two saves at once are told apart in the log.
@@ -114,21 +92,13 @@ function storedContactData(account: Account): ContactData {
 export function createContactDataChange(deps: { db: Db; audit: AuditLog }) {
   return async function changeContactData(accountId: string, data: ContactData, from: { ip: string; userAgent?: string }): Promise<Array<keyof ContactData> | undefined> {
     return deps.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('accounts').selectAll().where('id', '=', accountId).forUpdate().executeTakeFirst();
-      if (!row) return undefined;
-      const before = storedContactData(accountFromRow(row));
+      const accounts = createAccountRepository(trx);
+      const account = await accounts.findForUpdate(accountId);
+      if (!account) return undefined;
+      const before = contactDataOf(account);
       const changed = (Object.keys(data) as Array<keyof ContactData>).filter((k) => before[k] !== data[k]);
       if (changed.length === 0) return changed;
-      await trx.updateTable('accounts').set({
-        mobile_phone: data.mobilePhone,
-        home_phone: data.homePhone,
-        street_address: data.street,
-        postal_code: data.postalCode,
-        country: data.country,
-        province: data.province,
-        municipality: data.municipality,
-        updated_at: new Date(),
-      }).where('id', '=', accountId).execute();
+      await accounts.setContactData(accountId, data);
       await deps.audit.record({
         actorKind: 'user',
         actorId: accountId,

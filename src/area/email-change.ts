@@ -1,6 +1,8 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { accountFromRow, referenceEmail, type Account } from '../accounts/account.js';
+import { referenceEmail, type Account } from '../accounts/account.js';
+import { createAccountRepository } from '../accounts/repository.js';
+import { createEmailChangeRepository } from './email-change-repository.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { OutgoingMailQueue } from '../mail/outgoing.js';
@@ -42,6 +44,7 @@ export type EmailCodeCheck =
  */
 export function createEmailChange(deps: { db: Db; audit: AuditLog; mail: OutgoingMailQueue; throttle: RecoveryThrottle; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
+  const changes = createEmailChangeRepository(deps.db);
   const hash = (accountId: string, code: string) => createHash('sha256').update(`${accountId}:email:${code}`, 'utf8').digest('hex');
 
   async function auditEvent(account: Pick<Account, 'id'>, action: string, outcome: 'success' | 'failure', from: From, details: Record<string, unknown>, trx: Db = deps.db) {
@@ -50,23 +53,22 @@ export function createEmailChange(deps: { db: Db; audit: AuditLog; mail: Outgoin
 
   return {
     async pending(accountId: string): Promise<PendingEmailChange | undefined> {
-      const row = await deps.db.selectFrom('email_changes').selectAll().where('account_id', '=', accountId).where('expires_at', '>', now()).executeTakeFirst();
-      return row && { newEmail: row.new_email, expiresAt: row.expires_at, triesLeft: Math.max(0, EMAIL_CODE_MAX_TRIES - row.tries) };
+      const row = await changes.find(accountId);
+      if (!row || row.expiresAt <= now()) return undefined;
+      return { newEmail: row.newEmail, expiresAt: row.expiresAt, triesLeft: Math.max(0, EMAIL_CODE_MAX_TRIES - row.tries) };
     },
 
     /** A code to the new address (a new request replaces the one pending). */
     async request(account: Account, newEmail: string, from: From): Promise<EmailChangeRequest> {
       if (newEmail === account.personalEmail?.toLowerCase()) return { ok: false, problem: 'same_address' };
-      const previous = await deps.db.selectFrom('email_changes').select(['sent_at']).where('account_id', '=', account.id).executeTakeFirst();
-      const wait = previous ? Math.ceil((previous.sent_at.getTime() + EMAIL_CODE_RESEND_SECONDS * 1000 - now().getTime()) / 1000) : 0;
+      const previous = await changes.find(account.id);
+      const wait = previous ? Math.ceil((previous.sentAt.getTime() + EMAIL_CODE_RESEND_SECONDS * 1000 - now().getTime()) / 1000) : 0;
       if (wait > 0) return { ok: false, problem: 'too_soon', retryAfterSeconds: wait };
       const ticket = await deps.throttle.take({ ip: from.ip, subjects: [`account:${account.id}`, `email:${newEmail}`] });
       if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const at = now();
-      const row = { new_email: newEmail, code_hash: hash(account.id, code), tries: 0, sent_at: at, expires_at: new Date(at.getTime() + EMAIL_CODE_MINUTES * 60_000) };
-      await deps.db.insertInto('email_changes').values({ account_id: account.id, ...row })
-        .onConflict((oc) => oc.column('account_id').doUpdateSet(row)).execute();
+      await changes.replace(account.id, { newEmail, codeHash: hash(account.id, code), sentAt: at, expiresAt: new Date(at.getTime() + EMAIL_CODE_MINUTES * 60_000) });
       deps.mail.send(newEmail, emailChangeCodeMail(account, { code, minutes: EMAIL_CODE_MINUTES }), { template: 'email_change_code' });
       await auditEvent(account, 'account.email_change_requested', 'success', from, { new_email: newEmail });
       return { ok: true };
@@ -74,30 +76,27 @@ export function createEmailChange(deps: { db: Db; audit: AuditLog; mail: Outgoin
 
     async confirm(account: Account, code: string, from: From): Promise<EmailCodeCheck> {
       const at = now();
-      const claimed = await deps.db.updateTable('email_changes').set((eb) => ({ tries: eb('tries', '+', 1) }))
-        .where('account_id', '=', account.id).where('tries', '<', EMAIL_CODE_MAX_TRIES).where('expires_at', '>', at)
-        .returning(['code_hash', 'new_email', 'tries']).executeTakeFirst();
+      const claimed = await changes.takeTry(account.id, EMAIL_CODE_MAX_TRIES, at);
       if (!claimed) {
-        const row = await deps.db.selectFrom('email_changes').select(['expires_at']).where('account_id', '=', account.id).executeTakeFirst();
+        const row = await changes.find(account.id);
         if (!row) return { ok: false, problem: 'missing' };
-        return { ok: false, problem: row.expires_at <= at ? 'expired' : 'exhausted' };
+        return { ok: false, problem: row.expiresAt <= at ? 'expired' : 'exhausted' };
       }
-      const right = /^\d{6}$/.test(code) && timingSafeEqual(Buffer.from(claimed.code_hash, 'hex'), Buffer.from(hash(account.id, code), 'hex'));
+      const right = /^\d{6}$/.test(code) && timingSafeEqual(Buffer.from(claimed.codeHash, 'hex'), Buffer.from(hash(account.id, code), 'hex'));
       if (!right) {
         await auditEvent(account, 'account.email_changed', 'failure', from, { reason: 'wrong_code', tries: claimed.tries });
         const triesLeft = EMAIL_CODE_MAX_TRIES - claimed.tries;
         return triesLeft > 0 ? { ok: false, problem: 'wrong', triesLeft } : { ok: false, problem: 'exhausted' };
       }
       const changed = await deps.db.transaction().execute(async (trx) => {
-        const taken = await trx.deleteFrom('email_changes').where('account_id', '=', account.id).where('code_hash', '=', claimed.code_hash)
-          .returning(['new_email']).executeTakeFirst();
-        if (!taken) return undefined;
-        const before = await trx.selectFrom('accounts').select(['personal_email']).where('id', '=', account.id).forUpdate().executeTakeFirstOrThrow();
-        const row = await trx.updateTable('accounts')
-          .set({ personal_email: taken.new_email, personal_email_verified: true, updated_at: at })
-          .where('id', '=', account.id).returningAll().executeTakeFirstOrThrow();
-        await auditEvent(account, 'account.email_changed', 'success', from, { before: before.personal_email, after: taken.new_email }, trx);
-        return { account: accountFromRow(row), previous: before.personal_email };
+        const newEmail = await createEmailChangeRepository(trx).take(account.id, claimed.codeHash);
+        if (!newEmail) return undefined;
+        const accounts = createAccountRepository(trx);
+        const before = await accounts.findForUpdate(account.id);
+        if (!before) return undefined;
+        const after = await accounts.setPersonalEmail(account.id, newEmail);
+        await auditEvent(account, 'account.email_changed', 'success', from, { before: before.personalEmail, after: newEmail }, trx);
+        return { account: after, previous: before.personalEmail };
       });
       if (!changed) return { ok: false, problem: 'missing' };
       // the old address hears of it (it may be the only one the owner still reads); and the

@@ -1,4 +1,5 @@
 import { referenceEmail, type Account } from '../accounts/account.js';
+import { createAccountRepository } from '../accounts/repository.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import { t } from '../i18n/index.js';
@@ -30,9 +31,7 @@ export function createSignInNotice(deps: { mail: OutgoingMailQueue; issuer: stri
 /** Switches the notice on or off, audited; false when it already was as asked. */
 export function createSignInNoticeSetting(deps: { db: Db; audit: AuditLog }) {
   return async (accountId: string, on: boolean, from: { ip: string; userAgent?: string }): Promise<boolean> => {
-    const changed = await deps.db.updateTable('accounts').set({ sign_in_notice: on, updated_at: new Date() })
-      .where('id', '=', accountId).where('sign_in_notice', '=', !on).executeTakeFirst();
-    if (Number(changed.numUpdatedRows) === 0) return false;
+    if (!(await createAccountRepository(deps.db).setSignInNotice(accountId, on))) return false;
     await deps.audit.record({ actorKind: 'user', actorId: accountId, subjectId: accountId, action: 'account.sign_in_notice_changed', outcome: 'success', ip: from.ip, userAgent: from.userAgent, details: { before: !on, after: on } });
     return true;
   };
