@@ -29,6 +29,7 @@ import { formActionOrigins, type ServiceDefinition } from './provider/clients.js
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
+import type { EnablementService } from './enablement/service.js';
 import { serviceDirectory } from './provider/console-clients.js';
 import { readViewer } from './http/viewer.js';
 import { createOfficerRouter } from './officer/router.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
   secondFactor: SecondFactor;
+  /** service enablement (abilitazione), the enablement gate's steps */
+  enablement: EnablementService;
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
@@ -143,7 +146,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(registration.allowedMethods());
 
   const interactions = createInteractionRouter(
-    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, secondFactor: deps.secondFactor, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics, deviceCookie: deviceCookie(secure) },
+    { provider: deps.provider, accounts: deps.accounts, authenticator: deps.authenticator, passwords: deps.passwords, secondFactor: deps.secondFactor, enablement: deps.enablement, renderPage: deps.renderPage, passwordWork: deps.passwordWork, metrics: deps.metrics, deviceCookie: deviceCookie(secure) },
     csrf((ctx) => `interaction:${ctx.params.uid}`),
   );
   app.use(interactions.routes());
@@ -156,11 +159,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
 
-  const officer = createOfficerRouter({ console: deps.officerConsole, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const directory = serviceDirectory(deps.services);
+  const officer = createOfficerRouter({ console: deps.officerConsole, enablement: deps.enablement, serviceName: (id) => directory(id)?.name ?? id, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: serviceDirectory(deps.services), passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: directory, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 

@@ -66,6 +66,7 @@ const environmentSchema = z.object({
   MEMORY_STORE_MAX_INTERACTIONS: z.coerce.number().int().min(100).default(20_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(240).default(24),
   FRESH_SIGN_IN_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
+  ENABLEMENT_CODE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
   INACTIVITY_NOTICE_DAYS: z
     .string()
@@ -180,6 +181,8 @@ export interface Config {
   readonly organisation: { readonly name: string; readonly url: string; readonly privacyEmail: string; readonly accessibilityFeedbackUrl: string };
   /** a sensitive change in the Area riservata needs a sign-in at most this old, else a new one */
   readonly freshSignInMinutes: number;
+  /** how long a temporary personal code of an enablement request lasts */
+  readonly enablementCodeDays: number;
   /** days before expiry at which a reminder goes out */
   readonly passwordReminderDays: readonly number[];
   /** argon2id operations at once (admission control); default from the machine's cores */
@@ -257,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     memoryStoreMaxInteractions: e.MEMORY_STORE_MAX_INTERACTIONS,
     auditRetentionMonths: e.AUDIT_RETENTION_MONTHS,
     freshSignInMinutes: e.FRESH_SIGN_IN_MINUTES,
+    enablementCodeDays: e.ENABLEMENT_CODE_DAYS,
     inactivity: Object.freeze({
       months: e.INACTIVITY_MONTHS,
       noticeDays: Object.freeze(dayList(e.INACTIVITY_NOTICE_DAYS)),

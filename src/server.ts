@@ -48,6 +48,8 @@ import { createAdministrators, type Administrators } from './admin/administrator
 import { createOwnPasswordChange } from './area/own-password.js';
 import { createContactDataChange } from './area/contact-data.js';
 import { createSessionLedger } from './provider/session-ledger.js';
+import { createEnablementRepository } from './enablement/repository.js';
+import { createEnablementService, ENABLEMENT_CODE_LIMITS } from './enablement/service.js';
 import { serviceDirectory } from './provider/console-clients.js';
 import { createSignInNotice, createSignInNoticeSetting } from './area/sign-in-notice.js';
 import { createEmailChange, EMAIL_CHANGE_LIMITS } from './area/email-change.js';
@@ -166,6 +168,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       config,
       accounts,
       secondFactorStatus: secondFactor.status,
+      enablementOf: createEnablementRepository(db).live,
       keys,
       adapter: createAdapterFactory(oidcStore),
       gates: GATES,
@@ -242,6 +245,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       authenticator,
       passwords,
       secondFactor,
+      enablement: createEnablementService({
+        db,
+        hasher,
+        audit,
+        mail: outgoingMail,
+        throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}enablement:`, limits: ENABLEMENT_CODE_LIMITS }),
+        codeDays: config.enablementCodeDays,
+      }),
       recovery,
       renderPage,
       logger,

@@ -50,6 +50,29 @@ export interface AccountsTable {
   updated_at: Timestamp;
 }
 
+export type EnablementStateName = 'code_sent' | 'awaiting_identification' | 'identified' | 'enabled' | 'revoked';
+
+/** A service enablement (abilitazione) request and its state. */
+export interface EnablementsTable {
+  id: Generated<string>;
+  number: string;
+  account_id: string;
+  service_id: string;
+  state: EnablementStateName;
+  /** the identity document declared: { type, number, issuer, expiry } */
+  document: ColumnType<unknown, string, string>;
+  temporary_code_hash: string | null;
+  temporary_code_expires_at: Date | null;
+  temporary_code_tries: Generated<number>;
+  identified_at: Date | null;
+  identified_by: string | null;
+  identified_where: string | null;
+  personal_code_hash: string | null;
+  personal_code_set_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 /** A personal e-mail change waiting for the code sent to the new address. */
 export interface EmailChangesTable {
   account_id: string;
@@ -199,6 +222,7 @@ export interface Database {
   account_notices: AccountNoticesTable;
   registrations: RegistrationsTable;
   email_changes: EmailChangesTable;
+  enablements: EnablementsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -2,6 +2,7 @@ import { registrationMessages } from './it-registration.js';
 import { adminMessages } from './it-admin.js';
 import { legalMessages } from './it-legal.js';
 import { areaMessages } from './it-area.js';
+import { enablementMessages } from './it-enablement.js';
 import { officerMessages } from './it-officer.js';
 import { staffImportMessages } from './it-staff-import.js';
 
@@ -242,6 +243,7 @@ export const it = {
   ...staffImportMessages,
   ...officerMessages,
   ...areaMessages,
+  ...enablementMessages,
   ...adminMessages,
   ...legalMessages,
 } as const;

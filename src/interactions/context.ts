@@ -1,3 +1,4 @@
+import type { EnablementService } from '../enablement/service.js';
 import type { PasswordWorkQueue } from '../http/admission.js';
 import type { DeviceCookie } from '../http/device-cookie.js';
 import type { Metrics } from '../http/metrics.js';
@@ -21,6 +22,7 @@ export interface InteractionDeps {
   passwordWork: PasswordWorkQueue;
   metrics: Pick<Metrics, 'signIn'>;
   deviceCookie: DeviceCookie;
+  enablement: EnablementService;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;

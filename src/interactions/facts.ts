@@ -3,6 +3,7 @@ import type { Account } from '../accounts/account.js';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import { serviceFromClient, type Service } from '../provider/clients.js';
 import type { ProviderAccount } from '../provider/account.js';
+import type { Enablement } from '../enablement/repository.js';
 
 /** Everything a gate's checks may look at; built once per request. */
 export interface GateFacts {
@@ -13,6 +14,8 @@ export interface GateFacts {
   requestedAcr: string[];
   /** a confirmed second factor; a security officer profile at some school */
   secondFactor: SecondFactorStatus;
+  /** the account's live enablement request for the service, when the service needs one */
+  enablement: Enablement | null;
   now: Date;
 }
 
@@ -22,6 +25,7 @@ export function buildGateFacts(input: {
   session?: { acr?: string; amr?: string[]; loginTs?: number };
   acrValues?: unknown;
   secondFactor?: SecondFactorStatus;
+  enablement?: Enablement | null;
   now?: Date;
 }): GateFacts {
   return {
@@ -30,6 +34,7 @@ export function buildGateFacts(input: {
     session: input.session ?? {},
     requestedAcr: typeof input.acrValues === 'string' ? input.acrValues.split(' ').filter(Boolean) : [],
     secondFactor: input.secondFactor ?? { enrolled: false, officer: false },
+    enablement: input.enablement ?? null,
     now: input.now ?? new Date(),
   };
 }
@@ -49,6 +54,7 @@ export function gateFactsFor(ctx: KoaContextWithOIDC): GateFacts | null {
           session: { acr: ctx.oidc.session?.acr, amr: ctx.oidc.session?.amr, loginTs: ctx.oidc.session?.loginTs },
           acrValues: ctx.oidc.params?.acr_values,
           secondFactor: providerAccount.secondFactor,
+          enablement: providerAccount.enablement,
         })
       : null;
   factsByRequest.set(ctx, facts);

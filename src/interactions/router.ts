@@ -63,6 +63,20 @@ export function createInteractionRouter(deps: InteractionDeps, csrf: CsrfGuard) 
     await renderGate(deps, ctx, current, input, outcome);
   });
 
+  // the modulo di adesione of the person's enablement request for this service (a PDF to print)
+  router.get('/:uid/modulo-adesione', async (ctx) => {
+    const current = await loadInteraction(deps, ctx);
+    const accountId = current.interaction.session?.accountId;
+    const account = accountId ? await deps.accounts.findById(accountId) : undefined;
+    const form = account && current.service.enablementRequired
+      ? await deps.enablement.applicationForm(account, { id: current.service.id, name: current.service.name })
+      : undefined;
+    if (!form) return backToStep(ctx);
+    ctx.type = 'application/pdf';
+    ctx.set('Content-Disposition', `attachment; filename="modulo-adesione-${form.number}.pdf"`);
+    ctx.body = form.pdf;
+  });
+
   router.post('/:uid/abort', ...post, async (ctx) => {
     await loadInteraction(deps, ctx);
     await finish(deps, ctx, { error: 'access_denied', error_description: 'the user went back to the service' });
@@ -77,13 +91,16 @@ async function gateInput(deps: InteractionDeps, { interaction, service }: Curren
   const accountId = interaction.session?.accountId;
   const account = accountId ? await deps.accounts.findById(accountId) : undefined;
   if (!account) return undefined;
-  const secondFactor = await deps.secondFactor.status(account.id);
-  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values, secondFactor });
+  const [secondFactor, enablement] = await Promise.all([
+    deps.secondFactor.status(account.id),
+    service.enablementRequired ? deps.enablement.status(account.id, service.id) : undefined,
+  ]);
+  const facts = buildGateFacts({ account, service, session: interaction.session, acrValues: interaction.params.acr_values, secondFactor, enablement });
   return { facts, reasons: interaction.prompt.reasons, t, passwordRules: deps.passwords.rules(), services: gateServices(deps) };
 }
 
 function gateServices(deps: InteractionDeps): GateServices {
-  return { passwords: deps.passwords, secondFactor: deps.secondFactor };
+  return { passwords: deps.passwords, secondFactor: deps.secondFactor, enablement: deps.enablement };
 }
 
 async function showGate(deps: InteractionDeps, ctx: Context, current: Current) {

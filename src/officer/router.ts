@@ -15,9 +15,14 @@ import { consoleSignInUrl, OFFICER_CONSOLE } from '../provider/console-clients.j
 import type { SignedInReader, SsoSession } from '../provider/sso-session.js';
 import { SCHOOL_CODE } from '../staff/csv-format.js';
 import type { EmployeeCard, OfficerConsole, OfficerScope } from './service.js';
+import type { EnablementService } from '../enablement/service.js';
 
 export interface OfficerRouterDeps {
   console: OfficerConsole;
+  /** requests waiting for identification, and their confirmation */
+  enablement: Pick<EnablementService, 'awaitingIdentification' | 'confirmIdentification'>;
+  /** a service's name by client id */
+  serviceName: (clientId: string) => string;
   signedIn: SignedInReader;
   renderPage: RenderPage;
   /** the console's return address is registered under it */
@@ -161,6 +166,69 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
     }
     ctx.status = 303;
     ctx.redirect(employeePath(scopeOf(ctx).school, found.id));
+  });
+
+  // Abilitazioni: any officer confirms the identification of whoever comes to the school
+  // (DOMAIN.md §7), so the search is by codice fiscale across all accounts, and answers only
+  // with requests waiting for identification.
+  const enablementsPath = (school: string) => `${schoolPath(school)}/abilitazioni`;
+  type Awaiting = Awaited<ReturnType<EnablementService['awaitingIdentification']>>;
+  const enablementsPage = async (ctx: Context, status: number, input: { fiscalCode: string; requests?: Awaiting | null; errors?: { summary: string[]; fields: Record<string, string> } | null; notice?: string | null }) => {
+    return render(ctx, 'enablements', status, {
+      title: t('officer.enablement.title'),
+      school: scopeOf(ctx).school,
+      action: `${enablementsPath(scopeOf(ctx).school)}/ricerca`,
+      values: { fiscalCode: input.fiscalCode },
+      errors: input.errors ?? null,
+      notice: input.notice ?? null,
+      requests: input.requests?.map((r) => {
+        const person = r.person;
+        return {
+          id: r.id,
+          heading: t('officer.enablement.request', { number: r.number, service: deps.serviceName(r.serviceId), date: formatDateTime(r.createdAt) }),
+          person: t('officer.enablement.person', { name: `${person.givenName} ${person.familyName}`, birth: person.birthDate.split('-').reverse().join('/') }),
+          document: t('officer.enablement.document', { type: t(`enablement.document.${r.document.type}`), number: r.document.number, issuer: r.document.issuer, expiry: r.document.expiry.split('-').reverse().join('/') }),
+          action: `${enablementsPath(scopeOf(ctx).school)}/${r.id}/conferma`,
+        };
+      }) ?? null,
+    });
+  };
+
+  router.get('/scuole/:school/abilitazioni', ...atSchool, (ctx) => enablementsPage(ctx, 200, { fiscalCode: '' }));
+
+  const findRequests = async (ctx: Context, typed: string, status = 200, notice: string | null = null) => {
+    const parsed = fiscalCodeField.safeParse(typed);
+    if (!parsed.success) {
+      const problem = t(parsed.error.issues[0]!.message as MessageKey);
+      return enablementsPage(ctx, 400, { fiscalCode: typed, errors: { summary: [problem], fields: { codice_fiscale: problem } } });
+    }
+    return enablementsPage(ctx, status, { fiscalCode: parsed.data, requests: await deps.enablement.awaitingIdentification(parsed.data), notice });
+  };
+
+  router.post('/scuole/:school/abilitazioni/ricerca', ...atSchool, ...post, (ctx) =>
+    findRequests(ctx, String((ctx.request.body as Record<string, unknown>).codice_fiscale ?? '').slice(0, 32)));
+
+  router.post('/scuole/:school/abilitazioni/:id/conferma', ...atSchool, ...post, async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    const fiscalCode = String(body.codice_fiscale ?? '').slice(0, 32);
+    if (body.verificato !== 'si') {
+      const problem = t('officer.enablement.checked_missing');
+      const found = await deps.enablement.awaitingIdentification(fiscalCode.toUpperCase());
+      return enablementsPage(ctx, 400, { fiscalCode, requests: found, errors: { summary: [problem], fields: {} } });
+    }
+    const outcome = UUID.test(ctx.params.id!)
+      ? await deps.enablement.confirmIdentification({ requestId: ctx.params.id!, officer: (ctx.state.officer as OfficerState).account, where: scopeOf(ctx).school, service: deps.serviceName }, from(ctx))
+      : { ok: false as const, problem: 'not_found' as const };
+    if (!outcome.ok) {
+      return message(ctx, outcome.problem === 'not_found' ? 404 : 409, {
+        title: t('officer.enablement.title'),
+        message: t(outcome.problem === 'not_found' ? 'officer.enablement.not_found' : 'officer.enablement.already'),
+        tone: 'warning',
+        school: scopeOf(ctx).school,
+        next: { href: enablementsPath(scopeOf(ctx).school), label: t('officer.search_again') },
+      });
+    }
+    return findRequests(ctx, fiscalCode, 200, t('officer.enablement.confirmed', { number: outcome.enablement.number }));
   });
 
   const cardLocals = (ctx: Context, employee: EmployeeCard) => ({

@@ -2,6 +2,8 @@ import type { Account as OidcAccount, FindAccount } from 'oidc-provider';
 import { referenceEmail, type Account } from '../accounts/account.js';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
+import type { Enablement } from '../enablement/repository.js';
+import { serviceFromClient } from './clients.js';
 
 /** The claim name SPID/CIE OpenID Connect uses for the fiscal number, value `TINIT-<CF>`. */
 export const FISCAL_NUMBER_CLAIM = 'https://attributes.eid.gov.it/fiscal_number';
@@ -39,7 +41,12 @@ export interface ProviderAccount extends OidcAccount {
   account: Account;
   /** loaded while signing in, for the second_factor gate */
   secondFactor?: SecondFactorStatus;
+  /** loaded while signing in to a service that needs enablement, for the enablement gate */
+  enablement?: Enablement | null;
 }
+
+/** The account's live enablement request for a service (enablement/repository.ts). */
+export type EnablementOf = (accountId: string, serviceId: string) => Promise<Enablement | undefined>;
 
 export function accountClaims(account: Account): Record<string, unknown> {
   const email = referenceEmail(account);
@@ -102,9 +109,14 @@ class RecentlyLoadedAccounts {
  */
 const SIGN_IN_ROUTES: ReadonlySet<string> = new Set(['authorization', 'resume']);
 
-export function createFindAccount(accounts: AccountRepository, secondFactorStatus: (accountId: string) => Promise<SecondFactorStatus>): FindAccount {
+export function createFindAccount(accounts: AccountRepository, secondFactorStatus: (accountId: string) => Promise<SecondFactorStatus>, enablementOf: EnablementOf): FindAccount {
   const recent = new RecentlyLoadedAccounts();
   return async (ctx, sub) => {
+    const client = ctx.oidc.client;
+    const signInState = async (accountId: string) => ({
+      secondFactor: await secondFactorStatus(accountId),
+      enablement: client && serviceFromClient(client).enablementRequired ? (await enablementOf(accountId, client.clientId)) ?? null : null,
+    });
     const route = ctx.oidc.route;
     // only a code redemption may reuse the account loaded when its code was issued: a refresh
     // can come hours later, and must see a suspension at once
@@ -118,7 +130,7 @@ export function createFindAccount(accounts: AccountRepository, secondFactorStatu
     const providerAccount: ProviderAccount = {
       accountId: account.id,
       account,
-      ...(SIGN_IN_ROUTES.has(route) ? { secondFactor: await secondFactorStatus(account.id) } : {}),
+      ...(SIGN_IN_ROUTES.has(route) ? await signInState(account.id) : {}),
       async claims() {
         const releasable = releasableClaims(ctx.oidc.client?.scope);
         const claims = Object.fromEntries(Object.entries(accountClaims(account)).filter(([claim]) => releasable.has(claim)));

@@ -73,8 +73,9 @@ const serviceSchema = (rules: ServiceRules) => z
     postLogoutRedirectUris: z.array(endpointUrl(rules)).default([]),
     backchannelLogoutUri: endpointUrl(rules).optional(),
     firstParty: z.boolean(),
-    // Until the enablement and second-factor gates exist, a service that relies on them
-    // would be let through unchecked: refuse it instead of failing open.
+    // The enablement gate stops at 'waiting for identification' until the officer's step and
+    // the personal code are built: a service declaring it would leave people at a step
+    // nobody can clear yet.
     enablementRequired: z
       .boolean()
       .default(false)

@@ -9,7 +9,7 @@ import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
 import { SESSION_CHECKS } from '../interactions/session-checks.js';
 import { t } from '../i18n/index.js';
-import { CLAIMS_BY_SCOPE, createFindAccount, releasableClaims } from './account.js';
+import { CLAIMS_BY_SCOPE, createFindAccount, releasableClaims, type EnablementOf } from './account.js';
 import { SUPPORTED_ACR_VALUES } from './acr.js';
 import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
 import type { ProviderKeys } from './keys.js';
@@ -43,6 +43,7 @@ export interface ProviderConfigurationDeps {
   accounts: AccountRepository;
   /** what the second_factor gate needs to know while signing in */
   secondFactorStatus(accountId: string): Promise<SecondFactorStatus>;
+  enablementOf: EnablementOf;
   keys: ProviderKeys;
   clients: Configuration['clients'];
   adapter: Configuration['adapter'];
@@ -66,7 +67,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
     },
-    findAccount: createFindAccount(deps.accounts, deps.secondFactorStatus),
+    findAccount: createFindAccount(deps.accounts, deps.secondFactorStatus, deps.enablementOf),
     claims: {
       // standalone claims: released whenever the session has them (acr, amr) or asked for
       acr: null,

@@ -1,3 +1,4 @@
+import type { EnablementOf } from './account.js';
 import { StoreFullError } from '../adapters/common.js';
 import { isOutage } from '../http/outage.js';
 import Provider, { errors } from 'oidc-provider';
@@ -18,6 +19,7 @@ export interface ProviderDeps {
   config: Pick<Config, 'issuer' | 'clientsFile' | 'env'>;
   accounts: AccountRepository;
   secondFactorStatus(accountId: string): Promise<SecondFactorStatus>;
+  enablementOf: EnablementOf;
   keys: ProviderKeys;
   adapter: Configuration['adapter'];
   gates: readonly Gate[];
@@ -33,6 +35,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
   const configuration = buildConfiguration({
     accounts: deps.accounts,
     secondFactorStatus: deps.secondFactorStatus,
+    enablementOf: deps.enablementOf,
     keys: deps.keys,
     adapter: deps.adapter,
     clients: [...services.map((s) => toClientMetadata(s, deps.config.issuer)), ...consoleClients(deps.config.issuer)],

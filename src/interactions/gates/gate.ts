@@ -1,6 +1,7 @@
 import type { PasswordRule } from '../../accounts/password-policy.js';
 import type { PasswordService } from '../../accounts/passwords.js';
 import type { SecondFactor } from '../../accounts/second-factor.js';
+import type { EnablementService } from '../../enablement/service.js';
 import type { Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
 
@@ -8,6 +9,7 @@ import type { GateFacts } from '../facts.js';
 export interface GateServices {
   passwords: PasswordService;
   secondFactor: SecondFactor;
+  enablement: EnablementService;
 }
 
 /** A gate cleared by a new authentication step: the SSO session's acr and amr become these. */
