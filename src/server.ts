@@ -49,7 +49,7 @@ import { createOwnPasswordChange } from './area/own-password.js';
 import { createContactDataChange } from './area/contact-data.js';
 import { createSessionLedger } from './provider/session-ledger.js';
 import { createEnablementRepository } from './enablement/repository.js';
-import { createEnablementService, ENABLEMENT_CODE_LIMITS } from './enablement/service.js';
+import { createEnablementService, ENABLEMENT_CODE_LIMITS, PERSONAL_CODE_LIMITS } from './enablement/service.js';
 import { serviceDirectory } from './provider/console-clients.js';
 import { createSignInNotice, createSignInNoticeSetting } from './area/sign-in-notice.js';
 import { createEmailChange, EMAIL_CHANGE_LIMITS } from './area/email-change.js';
@@ -225,6 +225,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     });
     const officerConsole = createOfficerConsole({ db, audit, passwords, loginThrottle: throttle, revokeAccess, mail: outgoingMail, logger });
     const administrators = createAdministrators({ db, audit });
+    const enablement = createEnablementService({
+      db,
+      hasher,
+      audit,
+      mail: outgoingMail,
+      throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}enablement:`, limits: ENABLEMENT_CODE_LIMITS }),
+      personalCodeThrottle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}personal-code:`, limits: PERSONAL_CODE_LIMITS }),
+      codeDays: config.enablementCodeDays,
+    });
     const app = createApp({
       config,
       officerConsole,
@@ -234,6 +243,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         changeContactData: createContactDataChange({ db, audit }),
         sessionLedger,
         signInNotice: createSignInNoticeSetting({ db, audit }),
+        enablement,
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
@@ -245,14 +255,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       authenticator,
       passwords,
       secondFactor,
-      enablement: createEnablementService({
-        db,
-        hasher,
-        audit,
-        mail: outgoingMail,
-        throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}enablement:`, limits: ENABLEMENT_CODE_LIMITS }),
-        codeDays: config.enablementCodeDays,
-      }),
+      enablement,
       recovery,
       renderPage,
       logger,

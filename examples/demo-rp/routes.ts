@@ -36,6 +36,9 @@ export interface RouteDeps {
   log: (line: string) => void;
 }
 
+/** The provider's acr for a personal code confirmed in the sign-in (src/provider/acr.ts). */
+export const PERSONAL_CODE_ACR = 'urn:istruzione:iam:acr:personal-code';
+
 /** Longest acr_values / prompt passed through to the provider; anything longer is dropped. */
 const MAX_PARAM_LENGTH = 200;
 
@@ -44,6 +47,9 @@ export function createRoutes(deps: RouteDeps): Router {
   const issuer = config.serverMetadata().issuer;
   // SIDI's own functions that live at the provider: the security officers' console
   const links = service.id === 'sidi' ? [{ label: 'Gestione Utenze (Responsabili della sicurezza)', href: `${issuer}/sidi/gestione-utenze` }] : [];
+  // Istanze OnLine: submitting an application is confirmed with the personal code (a step-up
+  // sign-in; the ID token that comes back says so in its acr)
+  if (service.id === 'istanze-online') links.push({ label: 'Presenta istanza (conferma con il codice personale)', href: `/login?acr_values=${encodeURIComponent(PERSONAL_CODE_ACR)}` });
   const page: PageContext = { serviceName: service.name, serviceId: service.id, links };
   const router = new Router();
 

@@ -21,6 +21,8 @@ import { accountPages } from './pages/account.js';
 import { activityPages } from './pages/activity.js';
 import { securityPages } from './pages/security.js';
 import { sessionPages } from './pages/sessions.js';
+import { enablementPages } from './pages/enablements.js';
+import type { EnablementService } from '../enablement/service.js';
 
 /** What the Area riservata does beyond reading the account (built in server.ts). */
 export interface AreaServices {
@@ -30,6 +32,7 @@ export interface AreaServices {
   emailChange: EmailChange;
   sessionLedger: SessionLedger;
   signInNotice: SignInNoticeSetting;
+  enablement: EnablementService;
 }
 
 export interface AreaRouterDeps extends AreaServices {
@@ -138,5 +141,6 @@ export function createAreaRouter(deps: AreaRouterDeps, csrf: (scopeOf: (ctx: Con
   securityPages(kit);
   sessionPages(kit);
   activityPages(kit);
+  enablementPages(kit);
   return router;
 }

@@ -50,7 +50,7 @@ export interface AccountsTable {
   updated_at: Timestamp;
 }
 
-export type EnablementStateName = 'code_sent' | 'awaiting_identification' | 'identified' | 'enabled' | 'revoked';
+export type EnablementStateName = 'code_sent' | 'awaiting_identification' | 'identified' | 'enabled' | 'recovering' | 'revoked';
 
 /** A service enablement (abilitazione) request and its state. */
 export interface EnablementsTable {

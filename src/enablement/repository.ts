@@ -107,6 +107,35 @@ export function createEnablementRepository(db: Db) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /** enabled → recovering with a new temporary code (tries from zero); false when not enabled. */
+    async startRecovery(id: string, code: { hash: string; expiresAt: Date }, at: Date): Promise<boolean> {
+      const result = await db.updateTable('enablements')
+        .set({ state: 'recovering', temporary_code_hash: code.hash, temporary_code_expires_at: code.expiresAt, temporary_code_tries: 0, updated_at: at })
+        .where('id', '=', id).where('state', '=', 'enabled').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** recovering → enabled with a new personal code, the temporary one spent; false when no longer recovering. */
+    async recover(id: string, personalCodeHash: string, at: Date): Promise<boolean> {
+      const result = await db.updateTable('enablements')
+        .set({ state: 'enabled', personal_code_hash: personalCodeHash, personal_code_set_at: at, temporary_code_hash: null, temporary_code_expires_at: null, temporary_code_tries: 0, updated_at: at })
+        .where('id', '=', id).where('state', '=', 'recovering').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Any live state → revoked; false when there was nothing live to revoke. */
+    async revoke(id: string, at: Date): Promise<boolean> {
+      const result = await db.updateTable('enablements').set({ state: 'revoked', updated_at: at })
+        .where('id', '=', id).where('state', '<>', 'revoked').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Every live request of an account (the Area riservata's list). */
+    async liveOf(accountId: string): Promise<Enablement[]> {
+      const rows = await selectAll(db).where('account_id', '=', accountId).where('state', '<>', 'revoked').orderBy('created_at').execute();
+      return rows.map(fromRow);
+    },
+
     /** identified → enabled with the person's own code (argon2id); false when no longer identified. */
     async enable(id: string, personalCodeHash: string, at: Date): Promise<boolean> {
       const result = await db.updateTable('enablements')

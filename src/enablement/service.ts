@@ -17,6 +17,12 @@ export const ENABLEMENT_CODE_LIMITS: RecoveryLimits = {
   perSubject: { requests: 5, windowSeconds: 60 * 60 },
 };
 
+/** Personal codes tried (the step-up): five per quarter of an hour per account, thirty per address. */
+export const PERSONAL_CODE_LIMITS: RecoveryLimits = {
+  perIp: { requests: 30, windowSeconds: 15 * 60 },
+  perSubject: { requests: 5, windowSeconds: 15 * 60 },
+};
+
 /** Wrong temporary codes before the code is spent (a new one must be asked). */
 export const TEMPORARY_CODE_MAX_TRIES = 5;
 
@@ -44,6 +50,8 @@ export function createEnablementService(deps: {
   mail: OutgoingMailQueue;
   /** bounds the codes sent to one account */
   throttle: RecoveryThrottle;
+  /** bounds the personal codes tried for one account (the step-up) */
+  personalCodeThrottle: RecoveryThrottle;
   /** how long a temporary personal code lasts */
   codeDays: number;
   now?: () => Date;
@@ -131,6 +139,68 @@ export function createEnablementService(deps: {
       if (!(await repo.enable(request.id, await deps.hasher.hash(code), now()))) return { ok: false, problem: 'stale' };
       await auditEvent(account, 'enablement.enabled', 'success', from, serviceId, { number: request.number });
       return { ok: true };
+    },
+
+    /**
+     * The step-up: the person's personal code for an enabled service, each try taken from the
+     * throttle before the comparison.
+     */
+    async verifyPersonalCode(account: Account, serviceId: string, code: string, from: From): Promise<{ ok: true } | { ok: false; problem: 'wrong' | 'stale' } | { ok: false; problem: 'throttled'; retryAfterSeconds: number }> {
+      const ticket = await deps.personalCodeThrottle.take({ ip: from.ip, subjects: [`account:${account.id}`] });
+      if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
+      const request = await repo.live(account.id, serviceId);
+      if (!request || request.state !== 'enabled' || !request.personalCodeHash) return { ok: false, problem: 'stale' };
+      const { valid } = await deps.hasher.verify(request.personalCodeHash, code);
+      await auditEvent(account, 'enablement.personal_code_confirmed', valid ? 'success' : 'failure', from, serviceId, { number: request.number });
+      return valid ? { ok: true } : { ok: false, problem: 'wrong' };
+    },
+
+    /** Recupero codice personale: a new temporary code to the reference e-mail, to be replaced at the next sign-in to the service. */
+    async startRecovery(account: Account, service: ServiceRef, from: From): Promise<{ ok: true } | { ok: false; problem: 'stale' } | { ok: false; problem: 'throttled'; retryAfterSeconds: number }> {
+      const request = await repo.live(account.id, service.id);
+      if (!request || request.state !== 'enabled') return { ok: false, problem: 'stale' };
+      const ticket = await deps.throttle.take({ ip: from.ip, subjects: [`account:${account.id}`] });
+      if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
+      const at = now();
+      const code = newTemporaryCode();
+      if (!(await repo.startRecovery(request.id, { hash: await deps.hasher.hash(code), expiresAt: codeExpiry(at) }, at))) return { ok: false, problem: 'stale' };
+      await sendCode(account, service, request.number, code);
+      await auditEvent(account, 'enablement.recovery_started', 'success', from, service.id, { number: request.number });
+      return { ok: true };
+    },
+
+    /** Recovering: the temporary code and a new personal code; five wrong temporary codes spend it. */
+    async completeRecovery(account: Account, serviceId: string, input: { temporaryCode: string; personalCode: string }, from: From): Promise<
+      { ok: true } | { ok: false; problem: 'stale' | 'expired' | 'exhausted' } | { ok: false; problem: 'wrong'; triesLeft: number } | { ok: false; problem: 'weak'; problems: PersonalCodeProblem[] }
+    > {
+      const problems = personalCodeProblems(input.personalCode, account.birthDate);
+      if (problems.length) return { ok: false, problem: 'weak', problems };
+      const request = await repo.live(account.id, serviceId);
+      if (!request || request.state !== 'recovering' || !request.temporaryCodeHash) return { ok: false, problem: 'stale' };
+      if (request.temporaryCodeExpiresAt && request.temporaryCodeExpiresAt <= now()) return { ok: false, problem: 'expired' };
+      const tries = await repo.countWrongCode(request.id, 'recovering');
+      if (tries > TEMPORARY_CODE_MAX_TRIES) return { ok: false, problem: 'exhausted' };
+      const { valid } = await deps.hasher.verify(request.temporaryCodeHash, input.temporaryCode);
+      if (!valid) {
+        await auditEvent(account, 'enablement.recovered', 'failure', from, serviceId, { number: request.number, reason: 'wrong_code', tries });
+        return tries >= TEMPORARY_CODE_MAX_TRIES ? { ok: false, problem: 'exhausted' } : { ok: false, problem: 'wrong', triesLeft: TEMPORARY_CODE_MAX_TRIES - tries };
+      }
+      if (!(await repo.recover(request.id, await deps.hasher.hash(input.personalCode), now()))) return { ok: false, problem: 'stale' };
+      await auditEvent(account, 'enablement.recovered', 'success', from, serviceId, { number: request.number });
+      return { ok: true };
+    },
+
+    /** The account's live requests, for the Area riservata. */
+    liveOf: (accountId: string) => repo.liveOf(accountId),
+
+    /** Revoked by the person (actor = subject) or an administrator; the record is kept. */
+    async revoke(requestId: string, actor: { kind: 'user' | 'admin'; id: string; accountId?: string }, from: From): Promise<Enablement | undefined> {
+      const request = await repo.findById(requestId);
+      // a person revokes only their own
+      if (!request || request.state === 'revoked' || (actor.kind === 'user' && request.accountId !== actor.id)) return undefined;
+      if (!(await repo.revoke(request.id, now()))) return undefined;
+      await deps.audit.record({ actorKind: actor.kind, actorId: actor.id, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: from.ip, userAgent: from.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state } });
+      return request;
     },
 
     /** For an officer: the requests waiting for identification of the person with this CF. */

@@ -11,7 +11,8 @@ export type EnablementState = EnablementStateName;
  *                                                                      ▼ checks the document
  *   enabled ◀──own personal code set at the next sign-in── identified
  *      │  ▲
- *      └──┘ recupero codice personale: a new temporary code, replaced at its next use
+ *      │  └── temporary code + a new personal code, at the next sign-in ──┐
+ *      └──── recupero codice personale: a new temporary code e-mailed ──▶ recovering
  *
  *   any state ──revoked by the person or an administrator──▶ revoked (kept; a new request may start)
  *
@@ -22,7 +23,8 @@ export const TRANSITIONS: Readonly<Record<EnablementState, readonly EnablementSt
   code_sent: ['code_sent', 'awaiting_identification', 'revoked'],
   awaiting_identification: ['identified', 'revoked'],
   identified: ['enabled', 'revoked'],
-  enabled: ['enabled', 'revoked'],
+  enabled: ['recovering', 'revoked'],
+  recovering: ['recovering', 'enabled', 'revoked'],
   revoked: [],
 };
 
@@ -31,7 +33,7 @@ export function canMove(from: EnablementState, to: EnablementState): boolean {
 }
 
 /** What the service's sign-in still needs, by state; null once enabled. */
-export type EnablementStep = 'request' | 'temporary_code' | 'identification' | 'personal_code';
+export type EnablementStep = 'request' | 'temporary_code' | 'identification' | 'personal_code' | 'recovery';
 
 export function nextStep(state: EnablementState | null): EnablementStep | null {
   switch (state) {
@@ -44,6 +46,8 @@ export function nextStep(state: EnablementState | null): EnablementStep | null {
       return 'identification';
     case 'identified':
       return 'personal_code';
+    case 'recovering':
+      return 'recovery';
     case 'enabled':
       return null;
   }

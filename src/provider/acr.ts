@@ -4,6 +4,11 @@ export const ACR = {
   password: 'urn:istruzione:iam:acr:password',
   /** username + password + a one-time code (TOTP or a recovery code) */
   otp: 'urn:istruzione:iam:acr:otp',
+  /**
+   * the personal code of an enabled service confirmed in this very sign-in (a step-up, e.g.
+   * when an application is submitted to Istanze OnLine), with a fresh auth_time
+   */
+  personalCode: 'urn:istruzione:iam:acr:personal-code',
 } as const;
 
 export type AcrValue = (typeof ACR)[keyof typeof ACR];

@@ -73,13 +73,7 @@ const serviceSchema = (rules: ServiceRules) => z
     postLogoutRedirectUris: z.array(endpointUrl(rules)).default([]),
     backchannelLogoutUri: endpointUrl(rules).optional(),
     firstParty: z.boolean(),
-    // The enablement gate stops at 'waiting for identification' until the officer's step and
-    // the personal code are built: a service declaring it would leave people at a step
-    // nobody can clear yet.
-    enablementRequired: z
-      .boolean()
-      .default(false)
-      .refine((v) => !v, 'is not supported yet (the enablement procedure is not built): set it to false or remove it'),
+    enablementRequired: z.boolean().default(false),
     acceptedAccountTypes: z.array(z.enum(['standard', 'mi'])).min(1),
     requiredAcr: z
       .string()

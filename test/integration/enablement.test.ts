@@ -5,7 +5,10 @@ import { join } from 'node:path';
 
 import { FormBrowser, formFields } from '../support/browser.js';
 import { messagesTo } from '../support/outbox.js';
-import { authorizationUrl, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
+import argon2 from 'argon2';
+import { ACR } from '../../src/provider/acr.js';
+import { SESSION_COOKIE } from '../../src/provider/configuration.js';
+import { authorizationUrl, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
 import { readPdf } from '../support/pdf.js';
 import { signedInOfficer } from '../support/officer.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
@@ -192,5 +195,98 @@ describe('identification at a school, and the personal code', () => {
     const account = await server.deps.provisioning.provision(nobody);
     const none = await ob.follow(await ob.post(search.action, { ...search.fields, codice_fiscale: account.fiscalCode }));
     expect(none.body).toContain('Nessuna richiesta in attesa di identificazione');
+  });
+});
+
+describe('the personal code at work: step-up, recovery, the Area riservata, revocation', () => {
+  const PERSONAL = '48151623';
+
+  /** A person enabled for the service (the procedure itself is walked above), signed in to it. */
+  async function enabled() {
+    const data = testPerson();
+    const account = await server.deps.provisioning.provision(data);
+    await server.db.insertInto('enablements').values({
+      number: `IST-2026-${randomInt(1e6, 9e6)}`, account_id: account.id, service_id: 'istanze-test', state: 'enabled',
+      document: JSON.stringify({ type: 'passaporto', number: 'YA1234567', issuer: 'Questura di Roma', expiry: '2031-01-01' }),
+      personal_code_hash: await argon2.hash(PERSONAL, { type: argon2.argon2id }), personal_code_set_at: new Date(),
+    }).execute();
+    const b = browser();
+    const { page } = await signIn(b, istanze, { username: account.username, password: data.password });
+    expect(page.url).toContain('code=');
+    return { b, account };
+  }
+
+  async function stepUp(b: FormBrowser) {
+    const start = await authorizationUrl(istanze, { acr_values: ACR.personalCode });
+    return { start, page: await b.follow(await b.get(start.url.toString())) };
+  }
+
+  it('a service asking for the personal-code acr gets it asked even inside the session, and an ID token with that acr and a fresh auth_time', async () => {
+    const { b } = await enabled();
+    const discovery = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json() as { acr_values_supported: string[] };
+    expect(discovery.acr_values_supported).toContain(ACR.personalCode);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { start, page } = await stepUp(b);
+    expect(page.body).toContain('Conferma con il codice personale');
+    const wrong = await sendGate(b, page, { code: '11112222' }, 'confirm_personal_code');
+    expect(wrong.response.status).toBe(422);
+    expect(wrong.body).toContain('Codice personale errato.');
+    const before = Math.floor(Date.now() / 1000);
+    const back = await sendGate(b, wrong, { code: PERSONAL }, 'confirm_personal_code');
+    const tokens = await redeem(istanze, back.url, start);
+    const claims = tokens.claims()!;
+    expect(claims.acr).toBe(ACR.personalCode);
+    expect(claims.auth_time).toBeGreaterThanOrEqual(before);
+    expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'pin']));
+
+    // a later application asks again (the confirmation is for one submission, two minutes at most)
+    const again = await stepUp(b);
+    expect(again.page.url).toContain('code=');
+    const stale = await server.provider.Session.find(b.cookie(SESSION_COOKIE)!);
+    stale!.loginTs! -= 300;
+    await stale!.save(3600);
+    expect((await stepUp(b)).page.body).toContain('Conferma con il codice personale');
+  });
+
+  it('wrong personal codes are throttled: a burst of eight gets five tries', async () => {
+    const { b, account } = await enabled();
+    const { page } = await stepUp(b);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => sendGate(b, page, { code: '11112222' }, 'confirm_personal_code')));
+    expect(answers.map((a) => a.response.status).sort()).toEqual([422, 422, 422, 422, 422, 429, 429, 429]);
+    const tried = await server.db.selectFrom('audit_log').select('id').where('subject_id', '=', account.id).where('action', '=', 'enablement.personal_code_confirmed').execute();
+    expect(tried).toHaveLength(5);
+    expect((await sendGate(b, page, { code: PERSONAL }, 'confirm_personal_code')).response.status).toBe(429);
+  });
+
+  it('Recupero codice personale from the Area riservata: a temporary code by e-mail, replaced at the next sign-in; revocation by the person; another person\'s request refused', async () => {
+    const { b, account } = await enabled();
+    const area = await b.follow(await b.get('/area-riservata/abilitazioni'));
+    const list = area.url.includes('/interaction/') ? await b.follow(await b.get('/area-riservata/abilitazioni')) : area;
+    expect(list.body).toContain('abilitato');
+    const recover = formFields(list.body, /\/abilitazioni\/recupero$/);
+    const sent = await b.follow(await b.post(recover.action, recover.fields));
+    expect(sent.body).toContain('Ti abbiamo inviato un codice personale temporaneo');
+    const temporary = await temporaryCode(account.personalEmail!);
+
+    const next = await signIn(b, istanze, { username: '', password: '' });
+    expect(next.page.body).toContain('Nuovo codice personale');
+    const weak = await sendGate(b, next.page, { temporary, code: '12345678', confirm: '12345678' }, 'recovery');
+    expect(weak.response.status).toBe(422);
+    const done = await sendGate(b, weak, { temporary, code: '90731826', confirm: '90731826' }, 'recovery');
+    expect(done.url).toContain('code=');
+    expect((await requests(account.id))[0]).toMatchObject({ state: 'enabled', temporary_code_hash: null });
+    const { page } = await stepUp(b);
+    expect((await sendGate(b, page, { code: '90731826' }, 'confirm_personal_code')).url).toContain('code=');
+
+    const other = await enabled();
+    const theirs = (await requests(other.account.id))[0]!;
+    const revokeForm = formFields((await b.follow(await b.get('/area-riservata/abilitazioni'))).body, /\/abilitazioni\/revoca$/);
+    const refused = await b.follow(await b.post(revokeForm.action, { ...revokeForm.fields, request: theirs.id }));
+    expect(refused.response.status).toBe(404);
+    expect((await requests(other.account.id))[0]!.state).toBe('enabled');
+    const revoked = await b.follow(await b.post(revokeForm.action, revokeForm.fields));
+    expect(revoked.body).toContain('Abilitazione a Istanze di prova revocata');
+    expect((await signIn(b, istanze, { username: '', password: '' })).page.body).toContain('Abilitazione al servizio');
   });
 });

@@ -32,8 +32,8 @@ describe('clients.json', () => {
     expect(services.map((s) => s.name)).toEqual(['Istanze OnLine', 'Pago in Rete', 'Portale Formazione', 'Posta Istruzione', 'SIDI']);
     const sidi = services.find((s) => s.id === 'sidi')!;
     expect(sidi.acceptedAccountTypes).toEqual(['mi']);
-    // nothing the demo declares is left unenforced
-    for (const s of services) expect(s).toMatchObject({ enablementRequired: false, requiredAcr: null });
+    // Istanze OnLine, and only it, needs enablement (DOMAIN.md §7)
+    for (const s of services) expect(s).toMatchObject({ enablementRequired: s.id === 'istanze-online', requiredAcr: null });
     for (const s of services) {
       expect(s.backchannelLogoutUri).toMatch(/^http:\/\/localhost:\d+\/backchannel-logout$/);
       expect(s.postLogoutRedirectUris.length).toBeGreaterThan(0);
@@ -49,7 +49,6 @@ describe('clients.json', () => {
     [{ ...valid, scopes: ['profile'] }, 'field "scopes": must include openid'],
     [{ ...valid, requiredAcr: 'urn:example:loa:high' }, 'field "requiredAcr": must be null or one of urn:istruzione:iam:acr:password, urn:istruzione:iam:acr:otp'],
     [{ ...valid, id: 'sidi-gestione-utenze' }, 'field "id": reserved for the provider\'s own console'],
-    [{ ...valid, enablementRequired: true }, 'field "enablementRequired": is not supported yet'],
     [{ ...valid, redirectUris: ['http://rp.example/cb'] }, 'field "redirectUris.0": must use https'],
     [{ ...valid, redirectUris: ['https://user:pw@rp.example/cb'] }, 'field "redirectUris.0": must not contain a user name or password'],
     [{ ...valid, redirectUris: ['https://*.example/cb'] }, 'field "redirectUris.0": must not contain wildcards'],

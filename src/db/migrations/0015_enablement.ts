@@ -13,7 +13,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       number text not null unique,
       account_id uuid not null references accounts (id) on delete cascade,
       service_id text not null,
-      state text not null check (state in ('code_sent', 'awaiting_identification', 'identified', 'enabled', 'revoked')),
+      state text not null check (state in ('code_sent', 'awaiting_identification', 'identified', 'enabled', 'recovering', 'revoked')),
       document jsonb not null,
       temporary_code_hash text,
       temporary_code_expires_at timestamptz,

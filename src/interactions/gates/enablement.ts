@@ -6,9 +6,27 @@ import type { Enablement } from '../../enablement/repository.js';
 import type { Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
 import type { Gate, GateInput, GatePage } from './gate.js';
+import { ACR } from '../../provider/acr.js';
 
-const stepOf = (facts: GateFacts): EnablementStep | null =>
-  facts.service.enablementRequired ? nextStep(facts.enablement?.state ?? null) : null;
+/** A personal code confirmed this long ago still answers a step-up (the redirect back takes a moment). */
+const STEP_UP_SECONDS = 120;
+
+/**
+ * The step-up: an enabled person, a service asking for the personal-code acr, and no personal
+ * code confirmed in this session within STEP_UP_SECONDS — asked even inside a session.
+ */
+const wantsPersonalCode = (facts: GateFacts) =>
+  facts.requestedAcr.includes(ACR.personalCode)
+  && !(facts.session.acr === ACR.personalCode && facts.now.getTime() / 1000 - (facts.session.loginTs ?? 0) <= STEP_UP_SECONDS);
+
+type Step = EnablementStep | 'confirm_personal_code';
+
+const stepOf = (facts: GateFacts): Step | null => {
+  if (!facts.service.enablementRequired) return null;
+  const step = nextStep(facts.enablement?.state ?? null);
+  if (step === null && wantsPersonalCode(facts)) return 'confirm_personal_code';
+  return step;
+};
 
 /**
  * DOMAIN.md §7: a service flagged `enablementRequired` opens only to people enabled for it.
@@ -24,6 +42,8 @@ export const enablement: Gate = {
     ['temporary_code', 'enablement_temporary_code', 'the temporary personal code has not been entered'],
     ['identification', 'enablement_identification', 'the request waits for identification at a school or office'],
     ['personal_code', 'enablement_personal_code', 'the temporary personal code must be replaced'],
+    ['recovery', 'enablement_recovery', 'a new temporary personal code was asked for and must be replaced'],
+    ['confirm_personal_code', 'personal_code_requested', 'the service asks for the personal code (step-up)'],
   ] as const).map(([step, reason, description]) => ({
     reason,
     description,
@@ -80,6 +100,37 @@ export const enablement: Gate = {
       }
       return page(input, fields.code && !fields.confirm && code ? 422 : 400, { errors: { summary: Object.values(fields), fields } });
     }
+    if (step === 'confirm_personal_code') {
+      const code = typeof form.code === 'string' ? form.code.trim().slice(0, 32) : '';
+      if (!code) return page(input, 400, { error: t('form.field_required') });
+      const check = await services.enablement.verifyPersonalCode(facts.account, service.id, code, from);
+      if (check.ok) {
+        const amr = [...new Set([...(facts.session.amr ?? ['pwd']), 'pin'])];
+        return { authenticated: { acr: ACR.personalCode, amr } };
+      }
+      if (check.problem === 'throttled') return page(input, 429, { error: t('enablement.code.throttled', { minutes: Math.ceil(check.retryAfterSeconds / 60) }) });
+      if (check.problem === 'stale') return page(withEnablement(input, await services.enablement.status(facts.account.id, service.id)), 409, { notice: t('enablement.stale') });
+      return page(input, 422, { error: t('enablement.step_up.wrong') });
+    }
+    if (step === 'recovery') {
+      const temporary = typeof form.temporary === 'string' ? form.temporary.replace(/\s+/g, '') : '';
+      const code = typeof form.code === 'string' ? form.code.trim() : '';
+      const confirm = typeof form.confirm === 'string' ? form.confirm.trim() : '';
+      const fields: Record<string, string> = {};
+      if (!/^\d{10}$/.test(temporary)) fields.temporary = t(temporary ? 'enablement.code.format' : 'form.field_required');
+      if (!code) fields.code = t('form.field_required');
+      if (!confirm) fields.confirm = t('form.field_required');
+      else if (code && confirm !== code) fields.confirm = t('enablement.personal.mismatch');
+      if (Object.keys(fields).length) return page(input, 400, { errors: { summary: Object.values(fields), fields } });
+      const outcome = await services.enablement.completeRecovery(facts.account, service.id, { temporaryCode: temporary, personalCode: code }, from);
+      if (outcome.ok) return 'cleared';
+      if (outcome.problem === 'stale') return page(withEnablement(input, await services.enablement.status(facts.account.id, service.id)), 409, { notice: t('enablement.stale') });
+      const message = outcome.problem === 'weak' ? outcome.problems.map((p) => t(`enablement.personal.${p}`)).join(' ')
+        : outcome.problem === 'wrong' ? t('enablement.code.wrong', { tries: outcome.triesLeft })
+        : t(outcome.problem === 'expired' ? 'enablement.code.expired' : 'enablement.recovery.exhausted');
+      const field = outcome.problem === 'weak' ? 'code' : 'temporary';
+      return page(input, 422, { errors: { summary: [message], fields: { [field]: message } } });
+    }
     // waiting for identification: nothing to send
     return page(input, 409);
   },
@@ -97,7 +148,7 @@ function page(input: GateInput, status: number, extra: { values?: Record<string,
     view: 'gates/enablement',
     status,
     locals: {
-      title: step === 'identification' ? t('enablement.waiting.title') : step === 'personal_code' ? t('enablement.personal.title') : t('enablement.title'),
+      title: t(TITLES[step]),
       step,
       request: facts.enablement ? { number: facts.enablement.number } : null,
       contacts: { email, mobile: facts.account.mobilePhone ? formatPhone(facts.account.mobilePhone) : t('enablement.contacts_none') },
@@ -108,5 +159,14 @@ function page(input: GateInput, status: number, extra: { values?: Record<string,
     },
   };
 }
+
+const TITLES = {
+  request: 'enablement.title',
+  temporary_code: 'enablement.title',
+  identification: 'enablement.waiting.title',
+  personal_code: 'enablement.personal.title',
+  recovery: 'enablement.recovery.title',
+  confirm_personal_code: 'enablement.step_up.title',
+} as const;
 
 const documentTypes = (t: Translate) => DOCUMENT_TYPES.map((code) => ({ code, name: t(`enablement.document.${code}`) }));
