@@ -3,9 +3,10 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createDatabase, pgliteDirectory } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createAdministrators } from './administrators.js';
+import { createEnablementAdministration } from '../enablement/administration.js';
 import { adminCommand, parse, USAGE, type CommandResult } from './command.js';
 
-/** `npm run admin -- admins list|grant|revoke …`: the administrator role from the command line. */
+/** `npm run admin -- admins …|enablements …`: the administrator role and enablements from the command line. */
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const parsed = parse(args);
@@ -15,7 +16,8 @@ async function main(): Promise<number> {
   const db = await createDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirectory(config.dataDir) });
   try {
     await migrateToLatest(db);
-    return print(await adminCommand(args, createAdministrators({ db, audit: createAuditLog(db) })));
+    const audit = createAuditLog(db);
+    return print(await adminCommand(args, { administrators: createAdministrators({ db, audit }), enablements: createEnablementAdministration({ db, audit }) }));
   } finally {
     await db.destroy();
   }

@@ -94,6 +94,18 @@ export function createEnablementRepository(db: Db) {
       return rows.map((row) => ({ ...fromRow(row), person: { givenName: row.given_name, familyName: row.family_name, birthDate: row.birth_date } }));
     },
 
+    async findByNumber(number: string): Promise<Enablement | undefined> {
+      const row = await selectAll(db).where('number', '=', number).executeTakeFirst();
+      return row && fromRow(row);
+    },
+
+    /** Every request of the person with this codice fiscale, revoked ones included, newest first. */
+    async ofFiscalCode(fiscalCode: string): Promise<Enablement[]> {
+      const rows = await db.selectFrom('enablements').innerJoin('accounts', 'accounts.id', 'enablements.account_id')
+        .selectAll('enablements').where('accounts.fiscal_code', '=', fiscalCode).orderBy('enablements.created_at', 'desc').execute();
+      return rows.map(fromRow);
+    },
+
     async findById(id: string): Promise<Enablement | undefined> {
       const row = await selectAll(db).where('id', '=', id).executeTakeFirst();
       return row && fromRow(row);

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { messagesTo } from '../support/outbox.js';
 import argon2 from 'argon2';
+import { adminCommand } from '../../src/admin/command.js';
+import { createAuditLog } from '../../src/audit/audit-log.js';
+import { createEnablementAdministration } from '../../src/enablement/administration.js';
 import { ACR } from '../../src/provider/acr.js';
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
 import { authorizationUrl, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
@@ -288,5 +291,37 @@ describe('the personal code at work: step-up, recovery, the Area riservata, revo
     const revoked = await b.follow(await b.post(revokeForm.action, revokeForm.fields));
     expect(revoked.body).toContain('Abilitazione a Istanze di prova revocata');
     expect((await signIn(b, istanze, { username: '', password: '' })).page.body).toContain('Abilitazione al servizio');
+  });
+});
+
+describe('refusals and the administrator', () => {
+  it('an expired temporary code is refused until a new one is asked', async () => {
+    const { b, account, page } = await atTheGate();
+    const codePage = await sendGate(b, page, DOCUMENT);
+    const code = await temporaryCode(account.personalEmail!);
+    await server.db.updateTable('enablements').set({ temporary_code_expires_at: new Date(Date.now() - 1000) }).where('account_id', '=', account.id).execute();
+    const expired = await sendGate(b, codePage, { code }, 'temporary_code');
+    expect(expired.response.status).toBe(422);
+    expect(expired.body).toContain('Il codice è scaduto');
+    expect((await requests(account.id))[0]!.state).toBe('code_sent');
+    await sendGate(b, expired, {}, 'new_code');
+    expect((await sendGate(b, expired, { code: await temporaryCode(account.personalEmail!) }, 'temporary_code')).body).toContain('In attesa di identificazione');
+  });
+
+  it('an administrator lists a person\'s requests and revokes one from the command line; an unknown number is an error', async () => {
+    const { b, account, page } = await atTheGate();
+    await sendGate(b, page, DOCUMENT);
+    const [request] = await requests(account.id);
+    const admin = (...args: string[]) => adminCommand(['enablements', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }) });
+    const listed = JSON.parse((await admin('list', account.fiscalCode, '--json')).stdout) as Array<{ number: string; state: string }>;
+    expect(listed).toEqual([expect.objectContaining({ number: request!.number, state: 'code_sent' })]);
+    expect(await admin('revoke', request!.number)).toMatchObject({ code: 0, stdout: `Abilitazione ${request!.number} revocata.` });
+    expect(await admin('revoke', 'IST-1999-000000')).toMatchObject({ code: 1, stderr: 'Nessuna richiesta di abilitazione con numero IST-1999-000000.' });
+    expect((await admin('frobnicate')).code).toBe(2);
+    expect((await requests(account.id))[0]!.state).toBe('revoked');
+    const entry = await server.db.selectFrom('audit_log').select(['actor_kind', 'details']).where('subject_id', '=', account.id).where('action', '=', 'enablement.revoked').executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ actor_kind: 'system', details: { number: request!.number, previous: 'code_sent' } });
+    // the next sign-in starts a new request
+    expect((await signIn(b, istanze, { username: '', password: '' })).page.body).toContain('Invia la richiesta');
   });
 });

@@ -1,0 +1,23 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Db } from '../db/index.js';
+import { createEnablementRepository, type Enablement } from './repository.js';
+
+/** What an administrator does with enablements (the command line): list a person's, revoke one. */
+export function createEnablementAdministration(deps: { db: Db; audit: AuditLog; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+  const repo = createEnablementRepository(deps.db);
+  return {
+    list: (fiscalCode: string): Promise<Enablement[]> => repo.ofFiscalCode(fiscalCode.trim().toUpperCase()),
+
+    /** Revokes the request with this number; the record is kept, a new request may start. */
+    async revoke(number: string, actor: { kind: 'admin' | 'system'; id?: string }): Promise<'revoked' | 'not_found' | 'already'> {
+      const request = await repo.findByNumber(number.trim().toUpperCase());
+      if (!request) return 'not_found';
+      if (!(await repo.revoke(request.id, now()))) return 'already';
+      await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', clientId: request.serviceId, details: { number: request.number, previous: request.state } });
+      return 'revoked';
+    },
+  };
+}
+
+export type EnablementAdministration = ReturnType<typeof createEnablementAdministration>;
