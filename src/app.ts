@@ -52,7 +52,7 @@ export interface AppDeps {
   /** Password dimenticata? / Username dimenticato? */
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
-  admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport'>;
+  admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport' | 'enablements'>;
   /** the Area riservata's own services: activity, password, contact data, e-mail, sessions, services */
   area: AreaServices;
   /** SIDI Gestione Utenze */
@@ -168,7 +168,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(area.routes());
   app.use(area.allowedMethods());
 
-  const admin = createAdminRouter({ ...deps.admin, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const admin = createAdminRouter({ ...deps.admin, serviceName: (id) => directory(id)?.name ?? id, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 

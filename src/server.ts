@@ -49,6 +49,7 @@ import { createOwnPasswordChange } from './area/own-password.js';
 import { createContactDataChange } from './area/contact-data.js';
 import { createSessionLedger } from './provider/session-ledger.js';
 import { createEnablementRepository } from './enablement/repository.js';
+import { createEnablementAdministration } from './enablement/administration.js';
 import { createEnablementService, ENABLEMENT_CODE_LIMITS, PERSONAL_CODE_LIMITS } from './enablement/service.js';
 import { serviceDirectory } from './provider/console-clients.js';
 import { createSignInNotice, createSignInNoticeSetting } from './area/sign-in-notice.js';
@@ -246,7 +247,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         enablement,
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
-      admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }) },
+      admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }), enablements: createEnablementAdministration({ db, audit }) },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,

@@ -15,12 +15,17 @@ import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { ImportReport } from '../staff/import.js';
 import type { Administrators } from './administrators.js';
 import type { AuditViewer } from './audit-viewer.js';
+import type { EnablementAdministration } from '../enablement/administration.js';
+import { formBody } from '../http/body.js';
+import { validateCodiceFiscale } from '../accounts/codice-fiscale.js';
 
 export interface AdminRouterDeps {
   administrators: Administrators;
   auditViewer: AuditViewer;
   audit: AuditLog;
   staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin'; id: string } }): Promise<ImportReport> };
+  enablements: EnablementAdministration;
+  serviceName: (clientId: string) => string;
   signedIn: SignedInReader;
   renderPage: RenderPage;
   issuer: string;
@@ -46,7 +51,7 @@ const auditQuery = z.object({
 /**
  * The administration (a router of its own): administrators only, with two factors, signed in
  * through the provider's SSO session as the console's own client. The role is read from the
- * database at every request. For now: the audit log and the staff import (issue 14).
+ * database at every request: the audit log, the staff import, the administrators, enablements.
  */
 export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: Context) => string) => CsrfGuard) {
   const router = new Router({ prefix: ADMIN_CONSOLE.path });
@@ -121,6 +126,76 @@ export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: C
     });
 
   router.get('/personale/importazione', requireAdmin, (ctx) => importPage(ctx, 200, {}));
+
+  const post = [formBody(), guard.verify] as const;
+  const ROLES = `${ADMIN_CONSOLE.path}/amministratori`;
+
+  // Administrators: the role granted and revoked here as on the command line (never the last one)
+  const rolesPage = async (ctx: Context, status: number, notice: string | null = null, error: string | null = null, username = '') =>
+    render(ctx, 'administrators', status, {
+      title: t('admin.roles.title'),
+      notice,
+      username,
+      errors: error ? { summary: [error], fields: { username: error } } : null,
+      administrators: (await deps.administrators.list()).map((a) => ({ ...a, since: formatDateTime(a.grantedAt), self: a.accountId === admin(ctx).account.id })),
+    });
+
+  router.get('/amministratori', requireAdmin, (ctx) => rolesPage(ctx, 200));
+
+  router.post('/amministratori', requireAdmin, ...post, async (ctx) => {
+    const username = String((ctx.request.body as Record<string, unknown>).username ?? '').trim().slice(0, 64);
+    if (!username) return rolesPage(ctx, 400, null, t('form.field_required'));
+    const outcome = await deps.administrators.grant(username, { kind: 'admin', id: admin(ctx).account.id, ...from(ctx) });
+    if (outcome === 'no_account') return rolesPage(ctx, 404, null, t('admin.roles.no_account', { username }), username);
+    return rolesPage(ctx, 200, t(outcome === 'granted' ? 'admin.roles.granted' : 'admin.roles.already', { username }));
+  });
+
+  // revoking takes a confirmation page first
+  router.get('/amministratori/revoca', requireAdmin, async (ctx) => {
+    const username = typeof ctx.query.username === 'string' ? ctx.query.username.slice(0, 64) : '';
+    if (!(await deps.administrators.list()).some((a) => a.username === username)) return rolesPage(ctx, 404, null, t('admin.roles.not_admin', { username }));
+    return render(ctx, 'confirm', 200, { title: t('admin.roles.revoke_title'), question: t('admin.roles.revoke_question', { username }), action: `${ROLES}/revoca`, fields: { username }, confirm: t('admin.roles.revoke'), back: ROLES });
+  });
+
+  router.post('/amministratori/revoca', requireAdmin, ...post, async (ctx) => {
+    const username = String((ctx.request.body as Record<string, unknown>).username ?? '').slice(0, 64);
+    const outcome = await deps.administrators.revoke(username, { kind: 'admin', id: admin(ctx).account.id, ...from(ctx) });
+    if (outcome === 'revoked') return rolesPage(ctx, 200, t('admin.roles.revoked', { username }));
+    return rolesPage(ctx, outcome === 'last_one' ? 409 : 404, null, t(outcome === 'last_one' ? 'admin.roles.last_one' : 'admin.roles.not_admin', { username }));
+  });
+
+  // Enablements: a person's requests by codice fiscale; revoke one (after a confirmation page)
+  const ENABLEMENTS = `${ADMIN_CONSOLE.path}/abilitazioni`;
+  const enablementsPage = async (ctx: Context, status: number, fiscalCode: string, notice: string | null = null) => {
+    const valid = validateCodiceFiscale(fiscalCode).valid;
+    const error = fiscalCode && !valid ? t('officer.search.fiscal_code_invalid') : null;
+    const requests = valid ? await deps.enablements.list(fiscalCode) : null;
+    return render(ctx, 'enablements', error ? 400 : status, {
+      title: t('admin.enablements.title'),
+      fiscalCode,
+      notice,
+      errors: error ? { summary: [error], fields: { cf: error } } : null,
+      requests: requests?.map((r) => ({ number: r.number, service: deps.serviceName(r.serviceId), state: t(`area.enablement.state.${r.state === 'revoked' ? 'enabled' : r.state}`), revoked: r.state === 'revoked', since: formatDateTime(r.createdAt) })) ?? null,
+    });
+  };
+
+  router.get('/abilitazioni', requireAdmin, (ctx) =>
+    enablementsPage(ctx, 200, typeof ctx.query.cf === 'string' ? ctx.query.cf.replace(/\s+/g, '').toUpperCase().slice(0, 16) : ''));
+
+  router.get('/abilitazioni/revoca', requireAdmin, (ctx) => {
+    const number = typeof ctx.query.numero === 'string' ? ctx.query.numero.slice(0, 32) : '';
+    const cf = typeof ctx.query.cf === 'string' ? ctx.query.cf.slice(0, 16) : '';
+    return render(ctx, 'confirm', 200, { title: t('admin.enablements.revoke_title'), question: t('admin.enablements.revoke_question', { number }), action: `${ENABLEMENTS}/revoca`, fields: { numero: number, cf }, confirm: t('area.enablement.revoke'), back: `${ENABLEMENTS}?cf=${encodeURIComponent(cf)}` });
+  });
+
+  router.post('/abilitazioni/revoca', requireAdmin, ...post, async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    const number = String(body.numero ?? '').slice(0, 32);
+    const cf = String(body.cf ?? '').slice(0, 16);
+    const outcome = await deps.enablements.revoke(number, { kind: 'admin', id: admin(ctx).account.id });
+    if (outcome === 'not_found') return render(ctx, 'message', 404, { title: t('admin.enablements.title'), message: t('admin.enablements.not_found', { number }) });
+    return enablementsPage(ctx, 200, cf, t(outcome === 'revoked' ? 'admin.enablements.revoked' : 'admin.enablements.already', { number }));
+  });
 
   router.post('/personale/importazione', requireAdmin, singleFileUpload('file', MAX_IMPORT_BYTES), guard.verify, async (ctx) => {
     const file = ctx.state.upload as { buffer: Buffer; size: number } | undefined;

@@ -11,6 +11,7 @@ export function createEnablementAdministration(deps: { db: Db; audit: AuditLog; 
 
     /** Revokes the request with this number; the record is kept, a new request may start. */
     async revoke(number: string, actor: { kind: 'admin' | 'system'; id?: string }): Promise<'revoked' | 'not_found' | 'already'> {
+      if (!/^[A-Z0-9]{1,8}-\d{4}-\d{6,}$/i.test(number.trim())) return 'not_found';
       const request = await repo.findByNumber(number.trim().toUpperCase());
       if (!request) return 'not_found';
       if (!(await repo.revoke(request.id, now()))) return 'already';

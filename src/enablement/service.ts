@@ -10,6 +10,7 @@ import type { IdentityDocument } from './document.js';
 import { enablementCodeMail, enablementIdentifiedMail } from './mail.js';
 import { newTemporaryCode, personalCodeProblems, type PersonalCodeProblem } from './personal-code.js';
 import { createEnablementRepository, type Enablement } from './repository.js';
+import type { EnablementState } from './states.js';
 
 /** New temporary codes: five an hour per account, twenty per address (network). */
 export const ENABLEMENT_CODE_LIMITS: RecoveryLimits = {
@@ -70,6 +71,28 @@ export function createEnablementService(deps: {
 
   const codeExpiry = (at: Date) => new Date(at.getTime() + deps.codeDays * 86_400_000);
 
+  /**
+   * A new temporary code for a request in `state` (throttled per account): stored by `store`
+   * (a guarded move), then e-mailed and audited.
+   */
+  async function issueTemporaryCode(
+    account: Account,
+    service: ServiceRef,
+    from: From,
+    step: { state: EnablementState; store: (id: string, code: { hash: string; expiresAt: Date }, at: Date) => Promise<boolean>; action: string },
+  ): Promise<{ ok: true } | { ok: false; problem: 'stale' } | { ok: false; problem: 'throttled'; retryAfterSeconds: number }> {
+    const request = await repo.live(account.id, service.id);
+    if (!request || request.state !== step.state) return { ok: false, problem: 'stale' };
+    const ticket = await deps.throttle.take({ ip: from.ip, subjects: [`account:${account.id}`] });
+    if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
+    const at = now();
+    const code = newTemporaryCode();
+    if (!(await step.store(request.id, { hash: await deps.hasher.hash(code), expiresAt: codeExpiry(at) }, at))) return { ok: false, problem: 'stale' };
+    await sendCode(account, service, request.number, code);
+    await auditEvent(account, step.action, 'success', from, service.id, { number: request.number });
+    return { ok: true };
+  }
+
   return {
     status: (accountId: string, serviceId: string): Promise<Enablement | undefined> => repo.live(accountId, serviceId),
 
@@ -114,18 +137,12 @@ export function createEnablementService(deps: {
     },
 
     /** A new temporary code in place of one expired or spent (throttled per account). */
-    async resendTemporaryCode(account: Account, service: ServiceRef, from: From): Promise<{ ok: true } | { ok: false; problem: 'stale' } | { ok: false; problem: 'throttled'; retryAfterSeconds: number }> {
-      const request = await repo.live(account.id, service.id);
-      if (!request || request.state !== 'code_sent') return { ok: false, problem: 'stale' };
-      const ticket = await deps.throttle.take({ ip: from.ip, subjects: [`account:${account.id}`] });
-      if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
-      const at = now();
-      const code = newTemporaryCode();
-      if (!(await repo.replaceTemporaryCode(request.id, 'code_sent', { hash: await deps.hasher.hash(code), expiresAt: codeExpiry(at) }, at))) return { ok: false, problem: 'stale' };
-      await sendCode(account, service, request.number, code);
-      await auditEvent(account, 'enablement.code_resent', 'success', from, service.id, { number: request.number });
-      return { ok: true };
-    },
+    resendTemporaryCode: (account: Account, service: ServiceRef, from: From) =>
+      issueTemporaryCode(account, service, from, {
+        state: 'code_sent',
+        store: (id, code, at) => repo.replaceTemporaryCode(id, 'code_sent', code, at),
+        action: 'enablement.code_resent',
+      }),
 
     /**
      * Identified: the person sets their own personal code (the rules of personal-code.ts) and
@@ -156,18 +173,12 @@ export function createEnablementService(deps: {
     },
 
     /** Recupero codice personale: a new temporary code to the reference e-mail, to be replaced at the next sign-in to the service. */
-    async startRecovery(account: Account, service: ServiceRef, from: From): Promise<{ ok: true } | { ok: false; problem: 'stale' } | { ok: false; problem: 'throttled'; retryAfterSeconds: number }> {
-      const request = await repo.live(account.id, service.id);
-      if (!request || request.state !== 'enabled') return { ok: false, problem: 'stale' };
-      const ticket = await deps.throttle.take({ ip: from.ip, subjects: [`account:${account.id}`] });
-      if (!ticket.allowed) return { ok: false, problem: 'throttled', retryAfterSeconds: ticket.retryAfterSeconds };
-      const at = now();
-      const code = newTemporaryCode();
-      if (!(await repo.startRecovery(request.id, { hash: await deps.hasher.hash(code), expiresAt: codeExpiry(at) }, at))) return { ok: false, problem: 'stale' };
-      await sendCode(account, service, request.number, code);
-      await auditEvent(account, 'enablement.recovery_started', 'success', from, service.id, { number: request.number });
-      return { ok: true };
-    },
+    startRecovery: (account: Account, service: ServiceRef, from: From) =>
+      issueTemporaryCode(account, service, from, {
+        state: 'enabled',
+        store: (id, code, at) => repo.startRecovery(id, code, at),
+        action: 'enablement.recovery_started',
+      }),
 
     /** Recovering: the temporary code and a new personal code; five wrong temporary codes spend it. */
     async completeRecovery(account: Account, serviceId: string, input: { temporaryCode: string; personalCode: string }, from: From): Promise<
@@ -215,13 +226,15 @@ export function createEnablementService(deps: {
     async confirmIdentification(
       input: { requestId: string; officer: Pick<Account, 'id'>; where: string; service: (serviceId: string) => string },
       from: From,
-    ): Promise<{ ok: true; enablement: Enablement } | { ok: false; problem: 'not_found' | 'already_identified' }> {
+    ): Promise<{ ok: true; enablement: Enablement } | { ok: false; problem: 'not_found' | 'already_identified' | 'own_request' }> {
       const request = await repo.findById(input.requestId);
-      const refuse = async (problem: 'not_found' | 'already_identified') => {
+      const refuse = async (problem: 'not_found' | 'already_identified' | 'own_request') => {
         await deps.audit.record({ actorKind: 'officer', actorId: input.officer.id, subjectId: request?.accountId ?? null, action: 'enablement.identified', outcome: 'refused', ip: from.ip, userAgent: from.userAgent, clientId: request?.serviceId ?? null, details: { reason: problem, school: input.where, ...(request ? { number: request.number } : {}) } });
         return { ok: false as const, problem };
       };
       if (!request || request.state === 'revoked' || request.state === 'code_sent') return refuse('not_found');
+      // nobody identifies themselves
+      if (request.accountId === input.officer.id) return refuse('own_request');
       if (!(await repo.identify(request.id, { officerId: input.officer.id, where: input.where }, now()))) return refuse('already_identified');
       await deps.audit.record({ actorKind: 'officer', actorId: input.officer.id, subjectId: request.accountId, action: 'enablement.identified', outcome: 'success', ip: from.ip, userAgent: from.userAgent, clientId: request.serviceId, details: { number: request.number, school: input.where, document_type: request.document.type } });
       const account = await createAccountRepository(deps.db).findById(request.accountId);

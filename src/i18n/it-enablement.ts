@@ -88,6 +88,7 @@ export const enablementMessages = {
   'officer.enablement.confirm': 'Conferma l\'identificazione',
   'officer.enablement.confirmed': 'Identificazione confermata per la richiesta n. {number}: la persona riceverà un\'e-mail e, al prossimo accesso, sceglierà il proprio codice personale.',
   'officer.enablement.not_found': 'Questa richiesta non esiste o non è in attesa di identificazione.',
+  'officer.enablement.own_request': 'Non puoi confermare la tua stessa identificazione: rivolgiti a un altro incaricato.',
   'officer.enablement.already': 'Questa richiesta è già stata confermata.',
   'officer.enablement.link': 'Abilitazioni da confermare',
   'enablement.personal.title': 'Scegli il tuo codice personale',

@@ -220,9 +220,9 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
       ? await deps.enablement.confirmIdentification({ requestId: ctx.params.id!, officer: (ctx.state.officer as OfficerState).account, where: scopeOf(ctx).school, service: deps.serviceName }, from(ctx))
       : { ok: false as const, problem: 'not_found' as const };
     if (!outcome.ok) {
-      return message(ctx, outcome.problem === 'not_found' ? 404 : 409, {
+      return message(ctx, outcome.problem === 'not_found' ? 404 : outcome.problem === 'own_request' ? 403 : 409, {
         title: t('officer.enablement.title'),
-        message: t(outcome.problem === 'not_found' ? 'officer.enablement.not_found' : 'officer.enablement.already'),
+        message: t(outcome.problem === 'not_found' ? 'officer.enablement.not_found' : outcome.problem === 'own_request' ? 'officer.enablement.own_request' : 'officer.enablement.already'),
         tone: 'warning',
         school: scopeOf(ctx).school,
         next: { href: enablementsPath(scopeOf(ctx).school), label: t('officer.search_again') },

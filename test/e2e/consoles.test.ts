@@ -76,6 +76,15 @@ describe('the consoles in a real browser', () => {
       await page.locator('#report-title').waitFor();
       expect(await page.locator('main .alert-danger[role="status"]').innerText()).toContain('File rifiutato');
       await expectNoViolations(page, 'admin: import report');
+      await page.getByRole('link', { name: t('admin.roles.title') }).first().click();
+      await page.locator('main h1', { hasText: t('admin.roles.title') }).waitFor();
+      await expectNoViolations(page, 'admin: administrators');
+      await page.getByRole('link', { name: new RegExp(`^${t('admin.roles.revoke')}`) }).first().click();
+      await page.locator('main h1', { hasText: t('admin.roles.revoke_title') }).waitFor();
+      await expectNoViolations(page, 'admin: confirmation');
+      await page.goto(`${world.server.url}/admin/abilitazioni?cf=${person.fiscalCode}`);
+      await page.locator('main h1', { hasText: t('admin.enablements.title') }).waitFor();
+      await expectNoViolations(page, 'admin: enablements');
     } finally {
       await context.close();
     }

@@ -207,3 +207,46 @@ describe('administration', () => {
     expect(cli('admins', 'grant', 'nessuno.maiesistito')).toMatchObject({ status: 1, stderr: expect.stringContaining('Nessuna utenza') });
   }, 60_000);
 });
+
+describe('administration: administrators and enablements from the console', () => {
+  it('grants the role, asks before revoking it, never revokes the last one, refuses a form without its token', async () => {
+    const { admin, b } = await adminAtConsole();
+    const other = await account();
+    const page = await b.follow(await b.get(`${ADMIN}/amministratori`));
+    expect(page.body).toContain(`data-admin="${admin.username}"`);
+    const form = formFields(page.body, /\/amministratori$/);
+    expect((await b.post(form.action, { username: other.username })).status).toBe(403);
+    expect((await b.follow(await b.post(form.action, { ...form.fields, username: 'nessuno.mai' }))).response.status).toBe(404);
+    const granted = await b.follow(await b.post(form.action, { ...form.fields, username: other.username }));
+    expect(granted.body).toContain(`Ruolo di amministratore concesso a ${other.username}.`);
+    expect(await server.deps.administrators.isAdministrator(other.id)).toBe(true);
+
+    const confirm = await b.follow(await b.get(`${ADMIN}/amministratori/revoca?username=${other.username}`));
+    expect(confirm.body).toContain('non potrà più entrare');
+    const revokeForm = formFields(confirm.body, /\/amministratori\/revoca$/);
+    const revoked = await b.follow(await b.post(revokeForm.action, revokeForm.fields));
+    expect(revoked.body).toContain(`Ruolo di amministratore revocato a ${other.username}.`);
+    expect(await server.deps.administrators.isAdministrator(other.id)).toBe(false);
+    const entries = await server.db.selectFrom('audit_log').select(['action', 'actor_kind', 'actor_id']).where('subject_id', '=', other.id).where('action', 'like', 'admin.role_%').orderBy('id').execute();
+    expect(entries).toEqual([
+      { action: 'admin.role_granted', actor_kind: 'admin', actor_id: admin.id },
+      { action: 'admin.role_revoked', actor_kind: 'admin', actor_id: admin.id },
+    ]);
+  });
+
+  it("lists a person's enablements by CF and revokes one after a confirmation", async () => {
+    const { b } = await adminAtConsole();
+    const person = await account();
+    const number = `IST-2026-${randomInt(1e6, 9e6)}`;
+    await server.db.insertInto('enablements').values({ number, account_id: person.id, service_id: 'servizio-test', state: 'enabled', document: JSON.stringify({ type: 'passaporto', number: 'YA1', issuer: 'X', expiry: '2031-01-01' }) }).execute();
+    expect((await b.follow(await b.get(`${ADMIN}/abilitazioni?cf=NONVALIDO`))).response.status).toBe(400);
+    const list = await b.follow(await b.get(`${ADMIN}/abilitazioni?cf=${person.fiscalCode}`));
+    expect(list.body).toContain(`data-number="${number}"`);
+    const confirm = await b.follow(await b.get(`${ADMIN}/abilitazioni/revoca?numero=${number}&cf=${person.fiscalCode}`));
+    const form = formFields(confirm.body, /\/abilitazioni\/revoca$/);
+    const done = await b.follow(await b.post(form.action, form.fields));
+    expect(done.body).toContain(`Abilitazione ${number} revocata.`);
+    expect((await server.db.selectFrom('enablements').select('state').where('number', '=', number).executeTakeFirstOrThrow()).state).toBe('revoked');
+    expect((await b.follow(await b.post(form.action, { ...form.fields, numero: 'IST-1999-000001' }))).response.status).toBe(404);
+  });
+});

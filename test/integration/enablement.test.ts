@@ -190,6 +190,21 @@ describe('identification at a school, and the personal code', () => {
     expect((await signIn(b, istanze, { username: '', password: '' })).page.url).toContain('code=');
   });
 
+  it('an officer cannot confirm their own identification', async () => {
+    const { officer, ob, base } = await officerAt(`TOIC${randomInt(10000, 99999)}W`);
+    const { page } = await signIn(ob, istanze, { username: '', password: '' });
+    const code = await sendGate(ob, page, DOCUMENT);
+    const waiting = await sendGate(ob, code, { code: await temporaryCode(officer.institutionalEmail!) }, 'temporary_code');
+    expect(waiting.body).toContain('In attesa di identificazione');
+    const search = formFields((await ob.follow(await ob.get(base))).body, /\/abilitazioni\/ricerca$/);
+    const found = await ob.follow(await ob.post(search.action, { ...search.fields, codice_fiscale: officer.fiscalCode }));
+    const confirm = formFields(found.body, /\/conferma$/);
+    const refused = await ob.follow(await ob.post(confirm.action, { ...confirm.fields, verificato: 'si' }));
+    expect(refused.response.status).toBe(403);
+    expect(refused.body).toContain('Non puoi confermare la tua stessa identificazione');
+    expect((await requests(officer.id))[0]!.state).toBe('awaiting_identification');
+  });
+
   it('the officer search refuses a malformed CF and shows nothing for a person without a request waiting', async () => {
     const { ob, base } = await officerAt(`MIIC${randomInt(10000, 99999)}Y`);
     const search = formFields((await ob.follow(await ob.get(base))).body, /\/abilitazioni\/ricerca$/);

@@ -8,6 +8,8 @@ import { secondFactor } from '../../src/interactions/gates/second-factor.js';
 import { ACR } from '../../src/provider/acr.js';
 import { SPID_LEVEL_1_POLICY, policyRules } from '../../src/accounts/password-policy.js';
 import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
+import { enablement } from '../../src/interactions/gates/enablement.js';
+import type { Enablement } from '../../src/enablement/repository.js';
 import { serviceAccess } from '../../src/interactions/gates/service-access.js';
 import type { Service } from '../../src/provider/clients.js';
 import { t } from '../../src/i18n/index.js';
@@ -53,7 +55,30 @@ const firing = (gate: typeof accountState, a: Account, s?: Service) => gate.chec
 
 describe('gates', () => {
   it('walk account state before service access', () => {
-    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'password_change', 'second_factor', 'service_access']);
+    expect(GATES.map((g) => g.name)).toEqual(['account_state', 'password_change', 'second_factor', 'enablement', 'service_access']);
+  });
+
+  const request = (state: Enablement['state']): Enablement => ({
+    id: 'e', number: 'IST-2026-000001', accountId: 'a', serviceId: 's', state, document: { type: 'passaporto', number: 'YA1', issuer: 'X', expiry: '2031-01-01' },
+    temporaryCodeHash: null, temporaryCodeExpiresAt: null, temporaryCodeTries: 0, identifiedAt: null, identifiedWhere: null, personalCodeHash: null, createdAt: now,
+  });
+  const nowSeconds = now.getTime() / 1000;
+  it.each([
+    ['a service without enablement', false, null, {}, undefined, []],
+    ['no request yet', true, null, {}, undefined, ['enablement_request']],
+    ['the code sent', true, 'code_sent', {}, undefined, ['enablement_temporary_code']],
+    ['waiting for identification', true, 'awaiting_identification', {}, undefined, ['enablement_identification']],
+    ['identified', true, 'identified', {}, undefined, ['enablement_personal_code']],
+    ['recovering the personal code', true, 'recovering', {}, undefined, ['enablement_recovery']],
+    ['revoked: a new request', true, 'revoked', {}, undefined, ['enablement_request']],
+    ['enabled', true, 'enabled', {}, undefined, []],
+    ['enabled, the service asking for the personal code', true, 'enabled', { acr: ACR.password, loginTs: nowSeconds }, ACR.personalCode, ['personal_code_requested']],
+    ['enabled, the personal code just confirmed', true, 'enabled', { acr: ACR.personalCode, loginTs: nowSeconds - 30 }, ACR.personalCode, []],
+    ['enabled, the personal code confirmed long ago', true, 'enabled', { acr: ACR.personalCode, loginTs: nowSeconds - 600 }, ACR.personalCode, ['personal_code_requested']],
+    ['not yet enabled, the service asking for the personal code', true, 'awaiting_identification', {}, ACR.personalCode, ['enablement_identification']],
+  ] as const)('enablement: %s', (_label, required, state, session, acrValues, reasons) => {
+    const input = buildGateFacts({ account: account(), service: { ...service, enablementRequired: required }, session, acrValues, enablement: state ? request(state) : null, now });
+    expect(enablement.checks.filter((c) => c.applies(input)).map((c) => c.reason)).toEqual(reasons);
   });
 
   it.each([
