@@ -12,7 +12,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import Provider, { type Configuration } from 'oidc-provider';
 import { createAdapterFactory } from '../src/adapters/index.js';
-import { SERVICE_METADATA_PROPERTIES, toClientMetadata } from '../src/provider/clients.js';
+import { SERVICE_METADATA_PROPERTIES, toClientMetadata } from '../src/services/catalogue.js';
 import { TTL } from '../src/provider/configuration.js';
 import { announce, benchService, describeThreadpool, freePort, stopOnSignals } from './shared.js';
 

@@ -6,7 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { pino } from 'pino';
 import { computeCodiceFiscale } from '../src/accounts/codice-fiscale.js';
 import type { NewAccount } from '../src/accounts/provisioning.js';
-import type { ServiceDefinition } from '../src/provider/clients.js';
+import type { ServiceDefinition } from '../src/services/catalogue.js';
 
 export const BENCH_CLIENT_ID = 'bench-client';
 export const BENCH_CLIENT_SECRET = 'bench-client-secret-0123456789abcdef0123456789';

@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig } from './config.js';
 import { seedDemoAccounts } from './demo/seed.js';
 import { createLogger } from './logger.js';
-import { ClientsFileError } from './provider/clients.js';
-import { ADMIN_CONSOLE, AREA_RISERVATA, OFFICER_CONSOLE } from './provider/console-clients.js';
+import { ClientsFileError } from './services/catalogue.js';
+import { ADMIN_CONSOLE, AREA_RISERVATA, OFFICER_CONSOLE } from './services/consoles.js';
 import { scheduleJobs } from './jobs/scheduler.js';
 import { createServer, StartupError } from './server.js';
 

@@ -10,7 +10,7 @@ import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
 import { ACR } from '../provider/acr.js';
-import { ADMIN_CONSOLE, consoleReturnPath, consoleSignInUrl } from '../provider/console-clients.js';
+import { ADMIN_CONSOLE, consoleReturnPath, consoleSignInUrl } from '../services/consoles.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { ImportReport } from '../staff/import.js';
 import type { Administrators } from './administrators.js';

@@ -8,7 +8,7 @@ import { noStore } from '../http/security-headers.js';
 import { viewerOf } from '../http/viewer.js';
 import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
-import { AREA_RISERVATA, consoleReturnPath, consoleSignInUrl } from '../provider/console-clients.js';
+import { AREA_RISERVATA, consoleReturnPath, consoleSignInUrl } from '../services/consoles.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { SessionLedger } from '../provider/session-ledger.js';
 import type { SignInNoticeSetting } from './sign-in-notice.js';

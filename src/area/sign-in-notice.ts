@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import { t } from '../i18n/index.js';
 import type { OutgoingMailQueue } from '../mail/outgoing.js';
-import { AREA_RISERVATA } from '../provider/console-clients.js';
+import { AREA_RISERVATA } from '../services/consoles.js';
 import { describeBrowser } from '../provider/session-ledger.js';
 import { signInNoticeMail } from './mail.js';
 

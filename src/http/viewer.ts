@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { AREA_RISERVATA } from '../provider/console-clients.js';
+import { AREA_RISERVATA } from '../services/consoles.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import { SESSION_COOKIE } from '../provider/configuration.js';
 

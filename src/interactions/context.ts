@@ -10,7 +10,7 @@ import type { PasswordAuthenticator } from '../accounts/authentication.js';
 import type { PasswordService } from '../accounts/passwords.js';
 import type { SecondFactor } from '../accounts/second-factor.js';
 import type { RenderPage, PageLocals } from '../http/views.js';
-import { serviceFromClient, type Service } from '../provider/clients.js';
+import { serviceFromClient, type Service } from '../services/catalogue.js';
 
 export interface InteractionDeps {
   provider: Provider;

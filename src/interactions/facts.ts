@@ -1,7 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../accounts/account.js';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
-import { serviceFromClient, type Service } from '../provider/clients.js';
+import { serviceFromClient, type Service } from '../services/catalogue.js';
 import type { ProviderAccount } from '../provider/account.js';
 import type { Enablement } from '../enablement/repository.js';
 

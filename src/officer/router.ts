@@ -11,7 +11,7 @@ import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
 import { ACR } from '../provider/acr.js';
-import { consoleSignInUrl, OFFICER_CONSOLE } from '../provider/console-clients.js';
+import { consoleSignInUrl, OFFICER_CONSOLE } from '../services/consoles.js';
 import type { SignedInReader, SsoSession } from '../provider/sso-session.js';
 import { SCHOOL_CODE } from '../staff/csv-format.js';
 import type { EmployeeCard, OfficerConsole, OfficerScope } from './service.js';

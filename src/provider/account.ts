@@ -3,7 +3,7 @@ import { referenceEmail, type Account } from '../accounts/account.js';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import type { Enablement } from '../enablement/repository.js';
-import { serviceFromClient } from './clients.js';
+import { serviceFromClient } from '../services/catalogue.js';
 
 /** The claim name SPID/CIE OpenID Connect uses for the fiscal number, value `TINIT-<CF>`. */
 export const FISCAL_NUMBER_CLAIM = 'https://attributes.eid.gov.it/fiscal_number';

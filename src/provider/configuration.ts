@@ -11,7 +11,7 @@ import { SESSION_CHECKS } from '../interactions/session-checks.js';
 import { t } from '../i18n/index.js';
 import { CLAIMS_BY_SCOPE, createFindAccount, releasableClaims, type EnablementOf } from './account.js';
 import { SUPPORTED_ACR_VALUES } from './acr.js';
-import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from './clients.js';
+import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from '../services/catalogue.js';
 import type { ProviderKeys } from './keys.js';
 import { buildInteractionPolicy } from './policy.js';
 

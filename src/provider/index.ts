@@ -10,9 +10,9 @@ import type { Config } from '../config.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
 import type { Logger } from '../logger.js';
-import { loadServiceDefinitions, toClientMetadata, type ServiceDefinition } from './clients.js';
+import { loadServiceDefinitions, toClientMetadata, type ServiceDefinition } from '../services/catalogue.js';
 import { buildConfiguration } from './configuration.js';
-import { consoleClients } from './console-clients.js';
+import { consoleClients } from '../services/consoles.js';
 import type { ProviderKeys } from './keys.js';
 
 export interface ProviderDeps {

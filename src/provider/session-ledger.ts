@@ -5,7 +5,7 @@ import type { AccountAccessIndex, StoreAdapter } from '../adapters/index.js';
 import { MAX_TTL_SECONDS } from '../adapters/common.js';
 import type { Logger } from '../logger.js';
 import { tellServices, type AccessRevocation } from './account-revocation.js';
-import { CONSOLE_CLIENT_IDS } from './console-clients.js';
+import { CONSOLE_CLIENT_IDS } from '../services/consoles.js';
 import { TTL } from './configuration.js';
 
 /** Where and how a session was last used (the provider's Session payload has no room for it). */

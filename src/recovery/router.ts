@@ -11,7 +11,7 @@ import { noStore } from '../http/security-headers.js';
 import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { brokenRuleMessage } from '../interactions/gates/password-change.js';
-import { serviceFromClient } from '../provider/clients.js';
+import { serviceFromClient } from '../services/catalogue.js';
 import type { LinkProblem, RecoveryService } from './service.js';
 
 export interface RecoveryRouterDeps {

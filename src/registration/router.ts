@@ -12,7 +12,7 @@ import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { brokenRuleMessage } from '../interactions/gates/password-change.js';
 import { ACR } from '../provider/acr.js';
-import { serviceFromClient } from '../provider/clients.js';
+import { serviceFromClient } from '../services/catalogue.js';
 import { resolveBirthPlace } from './places.js';
 import type { FiscalCodeProblem, RegistrationService } from './service.js';
 import { REGISTRATION_STEPS, stepIndex, type Registration, type RegistrationStep } from './store.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { adminCommand } from '../../src/admin/command.js';
 import { createEnablementAdministration } from '../../src/enablement/administration.js';
-import { ADMIN_CONSOLE } from '../../src/provider/console-clients.js';
+import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { submitLogin } from '../support/oidc.js';
 import { codeAt, secretOn, sendCode } from '../support/second-factor.js';

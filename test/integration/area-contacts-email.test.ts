@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { AREA_RISERVATA } from '../../src/provider/console-clients.js';
+import { AREA_RISERVATA } from '../../src/services/consoles.js';
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { messagesTo } from '../support/outbox.js';

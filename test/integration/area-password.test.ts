@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
-import { AREA_RISERVATA } from '../../src/provider/console-clients.js';
+import { AREA_RISERVATA } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { redeem, refreshRequest, relyingParty, signIn, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { startTestServer, testMiUsername, testPerson, testService, type TestServer } from '../support/server.js';

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
-import { AREA_RISERVATA } from '../../src/provider/console-clients.js';
+import { AREA_RISERVATA } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { relyingParty, signIn, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { codeAt, recoveryCodesOn, secretOn, sendCode } from '../support/second-factor.js';

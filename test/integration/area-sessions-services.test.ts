@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import * as jose from 'jose';
 
-import { AREA_RISERVATA } from '../../src/provider/console-clients.js';
+import { AREA_RISERVATA } from '../../src/services/consoles.js';
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { startLogoutReceiver, type LogoutReceiver } from '../support/logout-receiver.js';

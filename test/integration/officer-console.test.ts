@@ -6,7 +6,7 @@ import argon2 from 'argon2';
 
 import type { MailboxState } from '../../src/accounts/account.js';
 import type { SchoolRole } from '../../src/db/schema.js';
-import { OFFICER_CONSOLE } from '../../src/provider/console-clients.js';
+import { OFFICER_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { redeem, refreshRequest, relyingParty, signIn, submitLogin, type RelyingParty } from '../support/oidc.js';
 import { messagesTo } from '../support/outbox.js';

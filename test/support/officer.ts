@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { OFFICER_CONSOLE } from '../../src/provider/console-clients.js';
+import { OFFICER_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser } from './browser.js';
 import { submitLogin } from './oidc.js';
 import { codeAt, secretOn, sendCode } from './second-factor.js';

@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import type { ServiceDefinition } from '../../src/provider/clients.js';
+import type { ServiceDefinition } from '../../src/services/catalogue.js';
 import { FormBrowser, formFields } from './browser.js';
 
 export interface RelyingParty {

@@ -4,7 +4,7 @@ import { migratedPgliteTemplate } from './pglite-template.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { ServiceDefinition } from '../../src/provider/clients.js';
+import type { ServiceDefinition } from '../../src/services/catalogue.js';
 import { createServer, type Server, type SlowClientTimeouts } from '../../src/server.js';
 import type { ThrottleLimits } from '../../src/accounts/login-throttle.js';
 import type { RecoveryLimits } from '../../src/recovery/throttle.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadServiceDefinitions as load, serviceFromClient, toClientMetadata } from '../../src/provider/clients.js';
+import { loadServiceDefinitions as load, serviceFromClient, toClientMetadata } from '../../src/services/catalogue.js';
 import { projectRoot } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clients-'));

@@ -11,7 +11,7 @@ import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
 import { enablement } from '../../src/interactions/gates/enablement.js';
 import type { Enablement } from '../../src/enablement/repository.js';
 import { serviceAccess } from '../../src/interactions/gates/service-access.js';
-import type { Service } from '../../src/provider/clients.js';
+import type { Service } from '../../src/services/catalogue.js';
 import { t } from '../../src/i18n/index.js';
 
 const now = new Date('2026-11-23T10:00:00Z');

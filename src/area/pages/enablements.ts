@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { t } from '../../i18n/index.js';
 import { formatDateTime } from '../../mail/templates.js';
-import { AREA_RISERVATA } from '../../provider/console-clients.js';
+import { AREA_RISERVATA } from '../../services/consoles.js';
 import type { AreaKit } from '../router.js';
 
 const PAGE = `${AREA_RISERVATA.path}/abilitazioni`;

@@ -1,7 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { createDemoRp, type DemoRp } from '../../../examples/demo-rp/app.js';
-import type { ServiceDefinition } from '../../../src/provider/clients.js';
+import type { ServiceDefinition } from '../../../src/services/catalogue.js';
 import { startTestServer, testService, type TestServer } from '../../support/server.js';
 import { launchBrowser } from './browser.js';
 

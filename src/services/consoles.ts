@@ -1,5 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { ServiceDefinition } from './clients.js';
+import type { ServiceDefinition } from './catalogue.js';
 
 /**
  * The provider's own consoles sign people in as clients of the provider, so the login page,
