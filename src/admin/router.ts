@@ -9,7 +9,7 @@ import { singleFileUpload } from '../http/upload.js';
 import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
-import { ACR } from '../provider/acr.js';
+import { ACR } from '../accounts/acr.js';
 import { ADMIN_CONSOLE, consoleReturnPath, consoleSignInUrl } from '../services/consoles.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { ImportReport } from '../staff/import.js';

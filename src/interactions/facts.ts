@@ -1,8 +1,6 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../accounts/account.js';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
-import { serviceFromClient, type Service } from '../services/catalogue.js';
-import type { ProviderAccount } from '../provider/account.js';
+import type { Service } from '../services/catalogue.js';
 import type { Enablement } from '../enablement/repository.js';
 
 /** Everything a gate's checks may look at; built once per request. */
@@ -37,26 +35,4 @@ export function buildGateFacts(input: {
     enablement: input.enablement ?? null,
     now: input.now ?? new Date(),
   };
-}
-
-const factsByRequest = new WeakMap<KoaContextWithOIDC, GateFacts | null>();
-
-/** The facts for the authorization request being processed, or null before sign-in. */
-export function gateFactsFor(ctx: KoaContextWithOIDC): GateFacts | null {
-  if (factsByRequest.has(ctx)) return factsByRequest.get(ctx)!;
-  const providerAccount = ctx.oidc.account as ProviderAccount | undefined;
-  const client = ctx.oidc.client;
-  const facts =
-    providerAccount?.account && client
-      ? buildGateFacts({
-          account: providerAccount.account,
-          service: serviceFromClient(client),
-          session: { acr: ctx.oidc.session?.acr, amr: ctx.oidc.session?.amr, loginTs: ctx.oidc.session?.loginTs },
-          acrValues: ctx.oidc.params?.acr_values,
-          secondFactor: providerAccount.secondFactor,
-          enablement: providerAccount.enablement,
-        })
-      : null;
-  factsByRequest.set(ctx, facts);
-  return facts;
 }

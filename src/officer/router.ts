@@ -10,7 +10,7 @@ import { viewerOf } from '../http/viewer.js';
 import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
-import { ACR } from '../provider/acr.js';
+import { ACR } from '../accounts/acr.js';
 import { consoleSignInUrl, OFFICER_CONSOLE } from '../services/consoles.js';
 import type { SignedInReader, SsoSession } from '../provider/sso-session.js';
 import { SCHOOL_CODE } from '../staff/csv-format.js';

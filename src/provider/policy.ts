@@ -1,6 +1,8 @@
-import { interactionPolicy } from 'oidc-provider';
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Gate, GateCheck } from '../interactions/gates/gate.js';
-import { gateFactsFor } from '../interactions/facts.js';
+import { buildGateFacts, type GateFacts } from '../interactions/facts.js';
+import { serviceFromClient } from '../services/catalogue.js';
+import type { ProviderAccount } from './account.js';
 
 const { Prompt, Check, base } = interactionPolicy;
 
@@ -24,4 +26,26 @@ function toCheck(check: GateCheck): interactionPolicy.Check {
     const facts = gateFactsFor(ctx);
     return facts ? check.applies(facts) : Check.NO_NEED_TO_PROMPT;
   });
+}
+
+const factsByRequest = new WeakMap<KoaContextWithOIDC, GateFacts | null>();
+
+/** The facts for the authorization request being processed, or null before sign-in. */
+function gateFactsFor(ctx: KoaContextWithOIDC): GateFacts | null {
+  if (factsByRequest.has(ctx)) return factsByRequest.get(ctx)!;
+  const providerAccount = ctx.oidc.account as ProviderAccount | undefined;
+  const client = ctx.oidc.client;
+  const facts =
+    providerAccount?.account && client
+      ? buildGateFacts({
+          account: providerAccount.account,
+          service: serviceFromClient(client),
+          session: { acr: ctx.oidc.session?.acr, amr: ctx.oidc.session?.amr, loginTs: ctx.oidc.session?.loginTs },
+          acrValues: ctx.oidc.params?.acr_values,
+          secondFactor: providerAccount.secondFactor,
+          enablement: providerAccount.enablement,
+        })
+      : null;
+  factsByRequest.set(ctx, facts);
+  return facts;
 }

@@ -11,7 +11,7 @@ import { noStore } from '../http/security-headers.js';
 import type { RenderPage } from '../http/views.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { brokenRuleMessage } from '../interactions/gates/password-change.js';
-import { ACR } from '../provider/acr.js';
+import { ACR } from '../accounts/acr.js';
 import { serviceFromClient } from '../services/catalogue.js';
 import { resolveBirthPlace } from './places.js';
 import type { FiscalCodeProblem, RegistrationService } from './service.js';

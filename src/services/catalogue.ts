@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { AccountType } from '../accounts/account.js';
-import { SUPPORTED_ACR_VALUES } from '../provider/acr.js';
+import { SUPPORTED_ACR_VALUES } from '../accounts/acr.js';
 import { CONSOLE_CLIENT_IDS } from './consoles.js';
 
 /** A registered client service, as the rest of the product sees it. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { t } from '../../src/i18n/index.js';
-import { ACR } from '../../src/provider/acr.js';
+import { ACR } from '../../src/accounts/acr.js';
 import { formFields } from '../support/browser.js';
 import { signedInOfficer } from '../support/officer.js';
 import { messagesTo } from '../support/outbox.js';

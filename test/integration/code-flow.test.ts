@@ -1,7 +1,7 @@
 import { FormBrowser, formFields } from '../support/browser.js';
 import { client, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
-import { FISCAL_NUMBER_CLAIM } from '../../src/provider/account.js';
+import { FISCAL_NUMBER_CLAIM } from '../../src/accounts/claims.js';
 
 let server: TestServer;
 let rp: RelyingParty;

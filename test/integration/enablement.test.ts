@@ -9,7 +9,7 @@ import argon2 from 'argon2';
 import { adminCommand } from '../../src/admin/command.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { createEnablementAdministration } from '../../src/enablement/administration.js';
-import { ACR } from '../../src/provider/acr.js';
+import { ACR } from '../../src/accounts/acr.js';
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
 import { authorizationUrl, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
 import { readPdf } from '../support/pdf.js';

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-import { ACR } from '../../src/provider/acr.js';
+import { ACR } from '../../src/accounts/acr.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { codeAt, recoveryCodesOn, secretOn, sendCode } from '../support/second-factor.js';
 import { authorizationUrl, redeem, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';

@@ -5,7 +5,7 @@ import { accountState } from '../../src/interactions/gates/account-state.js';
 import { GATES } from '../../src/interactions/gates/index.js';
 import { passwordChange } from '../../src/interactions/gates/password-change.js';
 import { secondFactor } from '../../src/interactions/gates/second-factor.js';
-import { ACR } from '../../src/provider/acr.js';
+import { ACR } from '../../src/accounts/acr.js';
 import { SPID_LEVEL_1_POLICY, policyRules } from '../../src/accounts/password-policy.js';
 import { SESSION_CHECKS } from '../../src/interactions/session-checks.js';
 import { enablement } from '../../src/interactions/gates/enablement.js';

@@ -6,7 +6,7 @@ import type { Enablement } from '../../enablement/repository.js';
 import type { Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
 import type { Gate, GateInput, GatePage } from './gate.js';
-import { ACR } from '../../provider/acr.js';
+import { ACR } from '../../accounts/acr.js';
 
 /** A personal code confirmed this long ago still answers a step-up (the redirect back takes a moment). */
 const STEP_UP_SECONDS = 120;

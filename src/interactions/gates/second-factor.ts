@@ -1,4 +1,4 @@
-import { ACR } from '../../provider/acr.js';
+import { ACR } from '../../accounts/acr.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 import type { GateFacts } from '../facts.js';
 import type { Gate, GateInput, GatePage } from './gate.js';

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { t, type MessageKey } from '../../i18n/index.js';
-import { CLAIMS_BY_SCOPE, FISCAL_NUMBER_CLAIM, scopeOfClaim } from '../../provider/account.js';
+import { CLAIMS_BY_SCOPE, FISCAL_NUMBER_CLAIM, scopeOfClaim } from '../../accounts/claims.js';
 import { banner, finish, render, type InteractionContext, type InteractionDeps } from '../context.js';
 
 interface ConsentDetails {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { checkLoginUsername } from '../../accounts/username.js';
 import { t } from '../../i18n/index.js';
-import { ACR } from '../../provider/acr.js';
+import { ACR } from '../../accounts/acr.js';
 import { banner, finish, render, type InteractionContext, type InteractionDeps } from '../context.js';
 
 const loginForm = z.object({
