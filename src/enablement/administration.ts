@@ -2,6 +2,21 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import { createEnablementRepository, type Enablement } from './repository.js';
 
+/**
+ * Any live request → revoked, audited with who did it and the state it left; false when it
+ * was revoked already (by another request meanwhile). The record is kept; a new request may start.
+ */
+export async function revokeRequest(
+  deps: { db: Db; audit: AuditLog },
+  request: Enablement,
+  actor: { kind: 'user' | 'admin' | 'system'; id?: string; ip?: string; userAgent?: string },
+  at: Date,
+): Promise<boolean> {
+  if (!(await createEnablementRepository(deps.db).revoke(request.id, at))) return false;
+  await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state } });
+  return true;
+}
+
 /** What an administrator does with enablements (the command line): list a person's, revoke one. */
 export function createEnablementAdministration(deps: { db: Db; audit: AuditLog; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
@@ -14,9 +29,7 @@ export function createEnablementAdministration(deps: { db: Db; audit: AuditLog; 
       if (!/^[A-Z0-9]{1,8}-\d{4}-\d{6,}$/i.test(number.trim())) return 'not_found';
       const request = await repo.findByNumber(number.trim().toUpperCase());
       if (!request) return 'not_found';
-      if (!(await repo.revoke(request.id, now()))) return 'already';
-      await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', clientId: request.serviceId, details: { number: request.number, previous: request.state } });
-      return 'revoked';
+      return (await revokeRequest(deps, request, actor, now())) ? 'revoked' : 'already';
     },
   };
 }

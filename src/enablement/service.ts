@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { OutgoingMailQueue } from '../mail/outgoing.js';
 import type { RecoveryLimits, RecoveryThrottle } from '../recovery/throttle.js';
+import { revokeRequest } from './administration.js';
 import { applicationFormPdf } from './application-form.js';
 import type { IdentityDocument } from './document.js';
 import { enablementCodeMail, enablementIdentifiedMail } from './mail.js';
@@ -205,13 +206,11 @@ export function createEnablementService(deps: {
     liveOf: (accountId: string) => repo.liveOf(accountId),
 
     /** Revoked by the person (actor = subject) or an administrator; the record is kept. */
-    async revoke(requestId: string, actor: { kind: 'user' | 'admin'; id: string; accountId?: string }, from: From): Promise<Enablement | undefined> {
+    async revoke(requestId: string, actor: { kind: 'user' | 'admin'; id: string }, from: From): Promise<Enablement | undefined> {
       const request = await repo.findById(requestId);
       // a person revokes only their own
       if (!request || request.state === 'revoked' || (actor.kind === 'user' && request.accountId !== actor.id)) return undefined;
-      if (!(await repo.revoke(request.id, now()))) return undefined;
-      await deps.audit.record({ actorKind: actor.kind, actorId: actor.id, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: from.ip, userAgent: from.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state } });
-      return request;
+      return (await revokeRequest(deps, request, { ...actor, ...from }, now())) ? request : undefined;
     },
 
     /** For an officer: the requests waiting for identification of the person with this CF. */

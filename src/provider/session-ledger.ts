@@ -81,14 +81,14 @@ export function createSessionLedger(deps: {
   const log = deps.logger.child({ component: 'session-ledger' });
   const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-  async function ownSessions(accountId: string) {
-    const { sessions } = await index.idsForAccount(accountId);
+  async function ownSessions(accountId: string, sessions?: string[]) {
+    sessions ??= (await index.idsForAccount(accountId)).sessions;
     const found = await Promise.all(sessions.map((id) => provider.Session.find(id)));
     return found.filter((s): s is NonNullable<typeof s> => Boolean(s && s.accountId === accountId && s.loginTs));
   }
 
-  async function ownGrants(accountId: string) {
-    const { grants } = await index.idsForAccount(accountId);
+  async function ownGrants(accountId: string, grants?: string[]) {
+    grants ??= (await index.idsForAccount(accountId)).grants;
     const found = await Promise.all(grants.map((id) => provider.Grant.find(id)));
     return found.filter((g): g is NonNullable<typeof g> => Boolean(g && g.accountId === accountId && g.clientId));
   }
@@ -174,10 +174,11 @@ export function createSessionLedger(deps: {
      */
     async revokeService(accountId: string, clientId: string): Promise<Ended | undefined> {
       if (CONSOLE_CLIENT_IDS.has(clientId)) return undefined;
-      const grants = (await ownGrants(accountId)).filter((g) => g.clientId === clientId);
+      const ids = await index.idsForAccount(accountId);
+      const grants = (await ownGrants(accountId, ids.grants)).filter((g) => g.clientId === clientId);
       if (grants.length === 0) return undefined;
       const notices: Array<{ clientId: string; sid: string | undefined; sub: string }> = [];
-      for (const session of await ownSessions(accountId)) {
+      for (const session of await ownSessions(accountId, ids.sessions)) {
         const authorization = session.authorizations?.[clientId];
         if (!authorization) continue;
         notices.push({ clientId, sid: authorization.sid, sub: accountId });

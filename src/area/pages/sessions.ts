@@ -34,8 +34,7 @@ export function sessionPages(kit: AreaKit): void {
   router.post('/sessioni/termina', requireSignedIn, requireFresh, ...post, async (ctx) => {
     const handle = String((ctx.request.body as Record<string, unknown>).session ?? '').slice(0, 64);
     // this browser's own session is ended by signing out, not from the list
-    const own = (await deps.sessionLedger.sessions(person(ctx).account.id, person(ctx).session.id)).find((s) => s.current)?.handle;
-    const ended = handle && handle !== own ? await deps.sessionLedger.end(person(ctx).account.id, { handle }) : undefined;
+    const ended = handle && handle !== person(ctx).session.uid ? await deps.sessionLedger.end(person(ctx).account.id, { handle }) : undefined;
     if (!ended) return notFound(ctx, t('area.sessions.not_found'), SESSIONS_PAGE);
     await auditEnded(ctx, 'account.session_ended', { sessions: ended.sessions, grants: ended.grants });
     return sessionsPage(ctx, 200, t('area.sessions.ended'));
