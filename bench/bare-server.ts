@@ -12,7 +12,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import Provider, { type Configuration } from 'oidc-provider';
 import { createAdapterFactory } from '../src/adapters/index.js';
-import { SERVICE_METADATA_PROPERTIES, toClientMetadata } from '../src/services/catalogue.js';
+import { SERVICE_METADATA_PROPERTIES, settingsOfDefinition, toClientMetadata } from '../src/services/catalogue.js';
 import { TTL } from '../src/provider/configuration.js';
 import { announce, benchService, describeThreadpool, freePort, stopOnSignals } from './shared.js';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 
   const configuration: Configuration = {
     adapter: createAdapterFactory({ redis, keyPrefix: 'bench-bare:oidc:' }),
-    clients: [toClientMetadata(benchService(), url)],
+    clients: [{ ...toClientMetadata(benchService().id, settingsOfDefinition(benchService()).settings, url), client_secret: benchService().clientSecret }],
     extraClientMetadata: { properties: [...SERVICE_METADATA_PROPERTIES] },
     scopes: ['openid', 'offline_access', ...benchService().scopes.filter((s) => s !== 'openid')],
     jwks: { keys: [await signingKey('RS256'), await signingKey('ES256')] } as Configuration['jwks'],

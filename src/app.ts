@@ -25,12 +25,13 @@ import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
 import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
-import { formActionOrigins, type ServiceDefinition } from './services/catalogue.js';
+import { formActionOrigins } from './services/catalogue.js';
+import type { ServiceAdministration } from './services/administration.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
 import type { EnablementService } from './enablement/service.js';
-import { serviceDirectory } from './services/consoles.js';
+import type { ServiceDirectory } from './services/consoles.js';
 import { readViewer } from './http/viewer.js';
 import { createOfficerRouter } from './officer/router.js';
 import type { OfficerConsole } from './officer/service.js';
@@ -42,7 +43,10 @@ import { createRegistrationRouter, type RegistrationService } from './registrati
 export interface AppDeps {
   config: Pick<Config, 'rootDir' | 'proxy' | 'issuer' | 'env' | 'metricsToken' | 'freshSignInMinutes' | 'organisation' | 'auditRetentionMonths'>;
   provider: Provider;
-  services: ServiceDefinition[];
+  /** the catalogue of client services (the home page lists them; /admin changes them) */
+  serviceAdministration: ServiceAdministration;
+  /** the services' names and logos, read once per page */
+  serviceDirectory: ServiceDirectory;
   accounts: AccountRepository;
   authenticator: PasswordAuthenticator;
   passwords: PasswordService;
@@ -109,7 +113,9 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = await deps.renderPage('home', {
       title: t('app.name'),
       viewer: ctx.state.viewer,
-      services: deps.services.map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
+      services: [...(await deps.serviceAdministration.repository.labels()).values()]
+        .filter((s) => s.enabled)
+        .map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
     });
   });
   // liveness: the process answers (a restart would not help anything else)
@@ -159,16 +165,15 @@ export function createApp(deps: AppDeps): Koa {
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
 
-  const directory = serviceDirectory(deps.services);
-  const officer = createOfficerRouter({ console: deps.officerConsole, enablement: deps.enablement, serviceName: (id) => directory(id)?.name ?? id, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const officer = createOfficerRouter({ console: deps.officerConsole, enablement: deps.enablement, serviceDirectory: deps.serviceDirectory, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(officer.routes());
   app.use(officer.allowedMethods());
 
-  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceOf: directory, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
+  const area = createAreaRouter({ ...deps.area, audit: deps.audit, secondFactor: deps.secondFactor, serviceDirectory: deps.serviceDirectory, passwordRules: () => deps.passwords.rules(), signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer, freshSignInMinutes: deps.config.freshSignInMinutes }, csrf);
   app.use(area.routes());
   app.use(area.allowedMethods());
 
-  const admin = createAdminRouter({ ...deps.admin, serviceName: (id) => directory(id)?.name ?? id, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const admin = createAdminRouter({ ...deps.admin, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 

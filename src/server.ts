@@ -37,6 +37,7 @@ import type { Job } from './jobs/scheduler.js';
 import type { Logger } from './logger.js';
 import { createAccountAccessRevocation, type AccessRevocation } from './provider/account-revocation.js';
 import { loadServiceDefinitions, type ServiceDefinition } from './services/catalogue.js';
+import { createServiceAdministration, type ServiceAdministration } from './services/administration.js';
 import { createPasswordWorkQueue, DEFAULT_ADMISSION, type AdmissionLimits, type PasswordWorkQueue } from './http/admission.js';
 import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
@@ -102,6 +103,8 @@ export interface Server {
   redis?: RedisClient;
   services: ServiceDefinition[];
   deps: {
+    /** the catalogue of services: register, change, rotate secrets, disable, remove */
+    serviceAdministration: ServiceAdministration;
     accounts: ReturnType<typeof createAccountRepository>;
     provisioning: ReturnType<typeof createAccountProvisioning>;
     mailer: Mailer;
@@ -147,6 +150,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
+    const serviceAdministration = createServiceAdministration({ db, audit, rules: { production: config.env === 'production' } });
+    const applied = await serviceAdministration.applyFile(catalogue);
+    if (applied.created.length || applied.updated.length) logger.info(applied, 'clients.json applied to the catalogue of services');
+    const directory = serviceDirectory(serviceAdministration.repository.labels);
     passwordWork = createPasswordWorkQueue(
       options.admission ?? { ...DEFAULT_ADMISSION, ...(config.passwordWorkConcurrency ? { concurrency: config.passwordWorkConcurrency } : {}) },
     );
@@ -165,7 +172,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       keyPrefix: `${redisKeyPrefix}oidc:`,
       memoryStore: redis ? undefined : createMemoryStore({ maxInteractions: config.memoryStoreMaxInteractions }),
     };
-    const { provider, services } = createProvider({
+    const provider = createProvider({
       config,
       accounts,
       secondFactorStatus: secondFactor.status,
@@ -176,7 +183,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       renderPage,
       logger,
       audit,
-      services: catalogue,
+      catalogue: serviceAdministration.repository,
     });
     const metrics = createMetrics(work);
     provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? '')));
@@ -201,7 +208,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       issuer: config.issuer,
       logger,
     });
-    const directory = serviceDirectory(catalogue);
+    const signInNotice = createSignInNotice({ mail: outgoingMail, issuer: config.issuer, serviceDirectory: directory });
     const authenticator = createPasswordAuthenticator({
       db,
       hasher,
@@ -212,7 +219,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       notifyLock: (account, lock) => {
         recovery.sendLockNotice(account, lock).catch((error: unknown) => logger.error({ err: error, accountId: account.id }, 'lock notice not sent'));
       },
-      notifySignIn: createSignInNotice({ mail: outgoingMail, issuer: config.issuer, serviceName: (id) => directory(id)?.name }),
+      notifySignIn: (account, signIn) => {
+        signInNotice(account, signIn).catch((error: unknown) => logger.error({ err: error, accountId: account.id }, 'sign-in notice not sent'));
+      },
     });
     const provisioning = createAccountProvisioning({ db, hasher, audit, policy: passwordPolicy });
     const registration = createRegistrationService({
@@ -251,7 +260,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,
-      services,
+      serviceAdministration,
+      serviceDirectory: directory,
       accounts,
       authenticator,
       passwords,
@@ -278,8 +288,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       provider,
       db,
       redis,
-      services,
+      services: catalogue,
       deps: {
+        serviceAdministration,
         accounts,
         provisioning,
         registration,

@@ -10,7 +10,7 @@ import type { RenderPage } from '../http/views.js';
 import { t } from '../i18n/index.js';
 import { formatDateTime } from '../mail/templates.js';
 import { ACR } from '../accounts/acr.js';
-import { ADMIN_CONSOLE, consoleReturnPath, consoleSignInUrl } from '../services/consoles.js';
+import { ADMIN_CONSOLE, consoleReturnPath, consoleSignInUrl, type ServiceDirectory } from '../services/consoles.js';
 import type { SignedIn, SignedInReader } from '../provider/sso-session.js';
 import type { ImportReport } from '../staff/import.js';
 import type { Administrators } from './administrators.js';
@@ -25,7 +25,8 @@ export interface AdminRouterDeps {
   audit: AuditLog;
   staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin'; id: string } }): Promise<ImportReport> };
   enablements: EnablementAdministration;
-  serviceName: (clientId: string) => string;
+  /** the services' names, read once per page */
+  serviceDirectory: ServiceDirectory;
   signedIn: SignedInReader;
   renderPage: RenderPage;
   issuer: string;
@@ -170,12 +171,13 @@ export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: C
     const valid = validateCodiceFiscale(fiscalCode).valid;
     const error = fiscalCode && !valid ? t('officer.search.fiscal_code_invalid') : null;
     const requests = valid ? await deps.enablements.list(fiscalCode) : null;
+    const serviceOf = await deps.serviceDirectory();
     return render(ctx, 'enablements', error ? 400 : status, {
       title: t('admin.enablements.title'),
       fiscalCode,
       notice,
       errors: error ? { summary: [error], fields: { cf: error } } : null,
-      requests: requests?.map((r) => ({ number: r.number, service: deps.serviceName(r.serviceId), state: t(`area.enablement.state.${r.state === 'revoked' ? 'enabled' : r.state}`), revoked: r.state === 'revoked', since: formatDateTime(r.createdAt) })) ?? null,
+      requests: requests?.map((r) => ({ number: r.number, service: serviceOf(r.serviceId)?.name ?? r.serviceId, state: t(`area.enablement.state.${r.state === 'revoked' ? 'enabled' : r.state}`), revoked: r.state === 'revoked', since: formatDateTime(r.createdAt) })) ?? null,
     });
   };
 

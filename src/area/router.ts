@@ -1,3 +1,4 @@
+import type { ServiceDirectory } from '../services/consoles.js';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type { SecondFactor } from '../accounts/second-factor.js';
@@ -38,7 +39,8 @@ export interface AreaServices {
 export interface AreaRouterDeps extends AreaServices {
   secondFactor: SecondFactor;
   /** a service's name and logo by its client id */
-  serviceOf: (clientId: string) => { name: string; logo?: string } | undefined;
+  /** the services' names and logos, read once per page */
+  serviceDirectory: ServiceDirectory;
   passwordRules: () => PasswordRule[];
   signedIn: SignedInReader;
   renderPage: RenderPage;

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import { t } from '../i18n/index.js';
 import type { OutgoingMailQueue } from '../mail/outgoing.js';
-import { AREA_RISERVATA } from '../services/consoles.js';
+import { AREA_RISERVATA, type ServiceDirectory } from '../services/consoles.js';
 import { describeBrowser } from '../provider/session-ledger.js';
 import { signInNoticeMail } from './mail.js';
 
@@ -14,13 +14,14 @@ import { signInNoticeMail } from './mail.js';
  * session ledger to end a session they do not recognise. Sent after the response, to the
  * reference e-mail.
  */
-export function createSignInNotice(deps: { mail: OutgoingMailQueue; issuer: string; serviceName: (clientId: string) => string | undefined }) {
-  return (account: Account, signIn: { at: Date; ip: string; userAgent?: string; clientId?: string }): void => {
+export function createSignInNotice(deps: { mail: OutgoingMailQueue; issuer: string; serviceDirectory: ServiceDirectory }) {
+  return async (account: Account, signIn: { at: Date; ip: string; userAgent?: string; clientId?: string }): Promise<void> => {
     const to = referenceEmail(account);
     if (!to) return;
+    const serviceOf = await deps.serviceDirectory();
     deps.mail.send(to.address, signInNoticeMail(account, {
       at: signIn.at,
-      service: (signIn.clientId && deps.serviceName(signIn.clientId)) || t('area.activity.unknown_service'),
+      service: (signIn.clientId && serviceOf(signIn.clientId)?.name) || t('area.activity.unknown_service'),
       ip: signIn.ip,
       browser: describeBrowser(signIn.userAgent ?? '').browser || t('area.sessions.unknown_browser'),
       sessionsUrl: `${deps.issuer}${AREA_RISERVATA.path}/sessioni`,

@@ -73,6 +73,31 @@ export interface EnablementsTable {
   updated_at: Timestamp;
 }
 
+export type ServiceOrigin = 'file' | 'console' | 'cli' | 'api' | 'registration';
+
+/** A client service of the catalogue (src/services/). */
+export interface ServicesTable {
+  id: string;
+  name: string;
+  /** the validated metadata: src/services/catalogue.ts ServiceSettings */
+  settings: ColumnType<unknown, string, string>;
+  origin: ServiceOrigin;
+  secret_digest: string | null;
+  previous_secret_digest: string | null;
+  previous_secret_valid_until: Date | null;
+  file_digest: string | null;
+  disabled_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ServiceLogosTable {
+  service_id: string;
+  content_type: string;
+  bytes: Uint8Array;
+  updated_at: Timestamp;
+}
+
 /** A personal e-mail change waiting for the code sent to the new address. */
 export interface EmailChangesTable {
   account_id: string;
@@ -223,6 +248,8 @@ export interface Database {
   registrations: RegistrationsTable;
   email_changes: EmailChangesTable;
   enablements: EnablementsTable;
+  services: ServicesTable;
+  service_logos: ServiceLogosTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

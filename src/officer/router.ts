@@ -1,3 +1,4 @@
+import type { ServiceDirectory } from '../services/consoles.js';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
@@ -22,7 +23,8 @@ export interface OfficerRouterDeps {
   /** requests waiting for identification, and their confirmation */
   enablement: Pick<EnablementService, 'awaitingIdentification' | 'confirmIdentification'>;
   /** a service's name by client id */
-  serviceName: (clientId: string) => string;
+  /** the services' names, read once per page */
+  serviceDirectory: ServiceDirectory;
   signedIn: SignedInReader;
   renderPage: RenderPage;
   /** the console's return address is registered under it */
@@ -173,7 +175,12 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
   // with requests waiting for identification.
   const enablementsPath = (school: string) => `${schoolPath(school)}/abilitazioni`;
   type Awaiting = Awaited<ReturnType<EnablementService['awaitingIdentification']>>;
+  const serviceNames = async () => {
+    const serviceOf = await deps.serviceDirectory();
+    return (id: string) => serviceOf(id)?.name ?? id;
+  };
   const enablementsPage = async (ctx: Context, status: number, input: { fiscalCode: string; requests?: Awaiting | null; errors?: { summary: string[]; fields: Record<string, string> } | null; notice?: string | null }) => {
+    const serviceName = await serviceNames();
     return render(ctx, 'enablements', status, {
       title: t('officer.enablement.title'),
       school: scopeOf(ctx).school,
@@ -185,7 +192,7 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
         const person = r.person;
         return {
           id: r.id,
-          heading: t('officer.enablement.request', { number: r.number, service: deps.serviceName(r.serviceId), date: formatDateTime(r.createdAt) }),
+          heading: t('officer.enablement.request', { number: r.number, service: serviceName(r.serviceId), date: formatDateTime(r.createdAt) }),
           person: t('officer.enablement.person', { name: `${person.givenName} ${person.familyName}`, birth: person.birthDate.split('-').reverse().join('/') }),
           document: t('officer.enablement.document', { type: t(`enablement.document.${r.document.type}`), number: r.document.number, issuer: r.document.issuer, expiry: r.document.expiry.split('-').reverse().join('/') }),
           action: `${enablementsPath(scopeOf(ctx).school)}/${r.id}/conferma`,
@@ -217,7 +224,7 @@ export function createOfficerRouter(deps: OfficerRouterDeps, csrf: (scopeOf: (ct
       return enablementsPage(ctx, 400, { fiscalCode, requests: found, errors: { summary: [problem], fields: {} } });
     }
     const outcome = UUID.test(ctx.params.id!)
-      ? await deps.enablement.confirmIdentification({ requestId: ctx.params.id!, officer: (ctx.state.officer as OfficerState).account, where: scopeOf(ctx).school, service: deps.serviceName }, from(ctx))
+      ? await deps.enablement.confirmIdentification({ requestId: ctx.params.id!, officer: (ctx.state.officer as OfficerState).account, where: scopeOf(ctx).school, service: await serviceNames() }, from(ctx))
       : { ok: false as const, problem: 'not_found' as const };
     if (!outcome.ok) {
       return message(ctx, outcome.problem === 'not_found' ? 404 : outcome.problem === 'own_request' ? 403 : 409, {

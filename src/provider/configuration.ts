@@ -1,7 +1,8 @@
 import { StoreFullError } from '../adapters/common.js';
 import { minutesOf } from '../http/admission.js';
 import { isOutage, OUTAGE_RETRY_AFTER_SECONDS } from '../http/outage.js';
-import type { ClaimsParameter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { ClaimsParameter, ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { refreshTokenTtl, type TokenLifetimes } from '../services/lifetimes.js';
 import { errors } from 'oidc-provider';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import type { AccountRepository } from '../accounts/repository.js';
@@ -144,7 +145,14 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
     rotateRefreshToken: () => true,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    ttl: { ...TTL },
+    ttl: {
+      ...TTL,
+      // each service's own lifetimes, its profile's where it sets none (services/lifetimes.ts)
+      AccessToken: (_ctx, _token, client) => lifetimesOfClient(client).accessToken,
+      ClientCredentials: (_ctx, _token, client) => lifetimesOfClient(client).accessToken,
+      IdToken: (_ctx, _token, client) => lifetimesOfClient(client).idToken,
+      RefreshToken: (_ctx, token, client) => refreshTokenTtl(lifetimesOfClient(client), token.iiat ?? epochSeconds(), epochSeconds()),
+    },
     renderError: async (ctx, out, error) => {
       ctx.type = 'html';
       if (isOutage(error)) {
@@ -167,6 +175,14 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       });
     },
   };
+}
+
+const epochSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The lifetimes the catalogue resolved for a client (toClientMetadata); the defaults for the consoles, which get no tokens. */
+function lifetimesOfClient(client: { metadata(): ClientMetadata } | undefined): TokenLifetimes {
+  const lifetimes = client?.metadata().token_lifetimes as TokenLifetimes | undefined;
+  return lifetimes ?? { accessToken: TTL.AccessToken, idToken: TTL.IdToken, refreshTokenIdle: TTL.RefreshToken, refreshTokenAbsolute: TTL.RefreshToken };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { EnablementOf } from './account.js';
 import { StoreFullError } from '../adapters/common.js';
 import { isOutage } from '../http/outage.js';
 import Provider, { errors } from 'oidc-provider';
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { SecondFactorStatus } from '../accounts/second-factor.js';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -10,35 +10,37 @@ import type { Config } from '../config.js';
 import type { RenderPage } from '../http/views.js';
 import type { Gate } from '../interactions/gates/gate.js';
 import type { Logger } from '../logger.js';
-import { loadServiceDefinitions, toClientMetadata, type ServiceDefinition } from '../services/catalogue.js';
+import type { ServiceRepository } from '../services/repository.js';
+import { compareSecretDigests, createClientAdapter } from './client-adapter.js';
 import { buildConfiguration } from './configuration.js';
 import { consoleClients } from '../services/consoles.js';
 import type { ProviderKeys } from './keys.js';
 
 export interface ProviderDeps {
-  config: Pick<Config, 'issuer' | 'clientsFile' | 'env'>;
+  config: Pick<Config, 'issuer'>;
   accounts: AccountRepository;
   secondFactorStatus(accountId: string): Promise<SecondFactorStatus>;
   enablementOf: EnablementOf;
   keys: ProviderKeys;
-  adapter: Configuration['adapter'];
+  /** the store of the provider's short-lived entries (every model but Client) */
+  adapter: (modelName: string) => Adapter;
   gates: readonly Gate[];
   renderPage: RenderPage;
   logger: Logger;
   audit: AuditLog;
-  /** overrides clients.json (tests) */
-  services?: ServiceDefinition[];
+  /** the services registered: the provider's clients, read at every request */
+  catalogue: ServiceRepository;
 }
 
-export function createProvider(deps: ProviderDeps): { provider: Provider; services: ServiceDefinition[] } {
-  const services = deps.services ?? loadServiceDefinitions(deps.config.clientsFile, { production: deps.config.env === 'production' });
+export function createProvider(deps: ProviderDeps): Provider {
+  const clients = createClientAdapter(deps.catalogue, deps.config.issuer);
   const configuration = buildConfiguration({
     accounts: deps.accounts,
     secondFactorStatus: deps.secondFactorStatus,
     enablementOf: deps.enablementOf,
     keys: deps.keys,
-    adapter: deps.adapter,
-    clients: [...services.map((s) => toClientMetadata(s, deps.config.issuer)), ...consoleClients(deps.config.issuer)],
+    adapter: (model: string) => (model === 'Client' ? clients : deps.adapter(model)),
+    clients: consoleClients(deps.config.issuer),
     gates: deps.gates,
     renderPage: deps.renderPage,
     issuer: deps.config.issuer,
@@ -46,6 +48,7 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
       void auditQuietly({ action: 'authorization.claims_dropped', outcome: 'refused', ctx, details: { claims: dropped } }),
   });
   const provider = new Provider(deps.config.issuer, configuration);
+  compareSecretDigests(provider);
   // the app rewrites the forwarding headers to the issuer's origin before the provider
   // reads a request (http/request-origin.ts): what they say is ours, never the client's
   provider.proxy = true;
@@ -88,5 +91,5 @@ export function createProvider(deps: ProviderDeps): { provider: Provider; servic
       })
       .catch((error: unknown) => log.error({ err: error, action: entry.action }, 'audit entry not written'));
   }
-  return { provider, services };
+  return provider;
 }

@@ -1,5 +1,4 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { ServiceDefinition } from './catalogue.js';
 
 /**
  * The provider's own consoles sign people in as clients of the provider, so the login page,
@@ -98,11 +97,21 @@ export function consoleReturnPath(console: Console, state: unknown): string | un
   return state.startsWith(`${console.path}/`) && /^[\w/-]+$/.test(state) && !state.includes('//') ? state : undefined;
 }
 
+export interface ServiceLabel {
+  name: string;
+  logo?: string;
+}
+
 /** A service's name and logo by client id, the provider's own consoles included (Area riservata, notices). */
-export function serviceDirectory(services: ServiceDefinition[]): (clientId: string) => { name: string; logo?: string } | undefined {
-  const known = new Map<string, { name: string; logo?: string }>([
-    ...services.map((s): [string, { name: string; logo?: string }] => [s.id, { name: s.name, ...(s.logo ? { logo: s.logo } : {}) }]),
-    ...consoleClients('').map((c): [string, { name: string }] => [c.client_id, { name: String(c.client_name) }]),
-  ]);
-  return (clientId) => known.get(clientId);
+export type ServiceLookup = (clientId: string) => ServiceLabel | undefined;
+
+/** Reads the catalogue's names once per page: `const serviceOf = await directory()`. */
+export type ServiceDirectory = () => Promise<ServiceLookup>;
+
+export function serviceDirectory(labels: () => Promise<Map<string, ServiceLabel>>): ServiceDirectory {
+  const consoles = consoleClients('').map((c): [string, ServiceLabel] => [c.client_id, { name: String(c.client_name) }]);
+  return async () => {
+    const known = new Map<string, ServiceLabel>([...(await labels()), ...consoles]);
+    return (clientId) => known.get(clientId);
+  };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadServiceDefinitions as load, serviceFromClient, toClientMetadata } from '../../src/services/catalogue.js';
+import { loadServiceDefinitions as load, serviceFromClient, settingsOfDefinition, toClientMetadata } from '../../src/services/catalogue.js';
 import { projectRoot } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'clients-'));
@@ -95,7 +95,7 @@ describe('clients.json', () => {
 
   it('maps a service to client metadata and back', () => {
     const [service] = loadServiceDefinitions(fileWith({ services: [{ ...valid, logo: '/assets/logos/x.svg', backchannelLogoutUri: 'http://localhost:4000/bc' }] }));
-    const metadata = toClientMetadata(service!, 'https://iam.example');
+    const metadata = toClientMetadata(service!.id, settingsOfDefinition(service!).settings, 'https://iam.example');
     expect(metadata).toMatchObject({
       client_id: 'servizio',
       token_endpoint_auth_method: 'client_secret_basic',
@@ -111,6 +111,6 @@ describe('clients.json', () => {
 
   it('makes a service without a secret a public client', () => {
     const [service] = loadServiceDefinitions(fileWith({ services: [{ ...valid, clientSecret: undefined }] }));
-    expect(toClientMetadata(service!, 'https://iam.example').token_endpoint_auth_method).toBe('none');
+    expect(toClientMetadata(service!.id, settingsOfDefinition(service!).settings, 'https://iam.example').token_endpoint_auth_method).toBe('none');
   });
 });

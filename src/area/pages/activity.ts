@@ -9,13 +9,14 @@ export function activityPages(kit: AreaKit): void {
 
   const activityPage = async (ctx: Context, notice: string | null = null) => {
     const records = await deps.activity.recentSignIns(person(ctx).account.id);
+    const serviceOf = await deps.serviceDirectory();
     return render(ctx, 'activity', 200, {
       title: t('area.activity.title'),
       notice,
       signInNotice: person(ctx).account.signInNotice,
       records: records.map((r) => ({
         when: formatDateTime(r.at),
-        service: (r.clientId && deps.serviceOf(r.clientId)?.name) ?? t('area.activity.unknown_service'),
+        service: (r.clientId && serviceOf(r.clientId)?.name) ?? t('area.activity.unknown_service'),
         ip: r.ip ?? '',
         ok: r.outcome === 'success',
         outcome: t(r.outcome === 'success' ? 'area.activity.success' : r.reason === 'wrong_password' ? 'area.activity.wrong_password' : 'area.activity.refused'),

@@ -10,10 +10,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Abilitazioni: the person's enablement per service; Recupero codice personale; revoke. */
 export function enablementPages(kit: AreaKit): void {
   const { router, deps, post, from, person, render, requireSignedIn } = kit;
-  const serviceName = (id: string) => deps.serviceOf(id)?.name ?? id;
+  const serviceNames = async () => {
+    const serviceOf = await deps.serviceDirectory();
+    return (id: string) => serviceOf(id)?.name ?? id;
+  };
 
   const listPage = async (ctx: Context, status: number, notice: string | null = null, error: string | null = null) => {
     const requests = await deps.enablement.liveOf(person(ctx).account.id);
+    const serviceName = await serviceNames();
     return render(ctx, 'enablements', status, {
       title: t('area.enablement.title'),
       notice,
@@ -43,6 +47,7 @@ export function enablementPages(kit: AreaKit): void {
   router.post('/abilitazioni/recupero', requireSignedIn, ...post, async (ctx) => {
     const request = await ownRequest(ctx);
     if (!request) return notOwn(ctx);
+    const serviceName = await serviceNames();
     const outcome = await deps.enablement.startRecovery(person(ctx).account, { id: request.serviceId, name: serviceName(request.serviceId) }, from(ctx));
     if (outcome.ok) return listPage(ctx, 200, t('area.enablement.recovery_sent', { service: serviceName(request.serviceId) }));
     if (outcome.problem === 'throttled') return listPage(ctx, 429, null, t('enablement.code.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) }));
@@ -53,6 +58,6 @@ export function enablementPages(kit: AreaKit): void {
     const request = await ownRequest(ctx);
     const revoked = request && (await deps.enablement.revoke(request.id, { kind: 'user', id: person(ctx).account.id }, from(ctx)));
     if (!revoked) return notOwn(ctx);
-    return listPage(ctx, 200, t('area.enablement.revoked', { service: serviceName(revoked.serviceId) }));
+    return listPage(ctx, 200, t('area.enablement.revoked', { service: (await serviceNames())(revoked.serviceId) }));
   });
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { t, isMessageKey } from '../../i18n/index.js';
 import { formatDateTime } from '../../mail/templates.js';
+import type { ServiceLookup } from '../../services/consoles.js';
 import { HOME, SESSIONS_PAGE, type AreaKit } from '../router.js';
 
 /** Sessioni attive (end one, or all the others) and Servizi (revoke one). */
@@ -9,10 +10,11 @@ export function sessionPages(kit: AreaKit): void {
 
   const notFound = (ctx: Context, message: string, back: string) =>
     render(ctx, 'message', 404, { title: t('area.not_found_title'), message, next: { href: back, label: t('area.back') } });
-  const serviceName = (clientId: string) => deps.serviceOf(clientId)?.name ?? clientId;
+  const nameIn = (serviceOf: ServiceLookup) => (clientId: string) => serviceOf(clientId)?.name ?? clientId;
 
   const sessionsPage = async (ctx: Context, status: number, notice: string | null = null) => {
     const sessions = await deps.sessionLedger.sessions(person(ctx).account.id, person(ctx).session.id);
+    const serviceName = nameIn(await deps.serviceDirectory());
     return render(ctx, 'sessions', status, {
       title: t('area.sessions.title'),
       notice,
@@ -53,13 +55,15 @@ export function sessionPages(kit: AreaKit): void {
 
   const servicesPage = async (ctx: Context, status: number, notice: string | null = null) => {
     const services = await deps.sessionLedger.services(person(ctx).account.id);
+    const serviceOf = await deps.serviceDirectory();
+    const serviceName = nameIn(serviceOf);
     return render(ctx, 'services', status, {
       title: t('area.services.title'),
       notice,
       services: services.map((s) => ({
         clientId: s.clientId,
         name: serviceName(s.clientId),
-        logo: deps.serviceOf(s.clientId)?.logo,
+        logo: serviceOf(s.clientId)?.logo,
         firstUse: formatDateTime(s.firstUse),
         lastUse: formatDateTime(s.lastUse),
         scopes: s.scopes.map(scopeLabel).join(', '),
@@ -77,7 +81,7 @@ export function sessionPages(kit: AreaKit): void {
       actorKind: 'user', actorId: person(ctx).account.id, subjectId: person(ctx).account.id, action: 'account.service_revoked', outcome: 'success',
       ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId, details: { grants: revoked.grants, notified: revoked.notified },
     });
-    return servicesPage(ctx, 200, t('area.services.revoked', { name: serviceName(clientId) }));
+    return servicesPage(ctx, 200, t('area.services.revoked', { name: nameIn(await deps.serviceDirectory())(clientId) }));
   });
 
   async function auditEnded(ctx: Context, action: string, details: Record<string, unknown>) {

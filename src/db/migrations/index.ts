@@ -14,6 +14,7 @@ import * as m0012 from './0012_second_factor.js';
 import * as m0013 from './0013_administrators.js';
 import * as m0014 from './0014_email_change.js';
 import * as m0015 from './0015_enablement.js';
+import * as m0016 from './0016_services.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_administrators': m0013,
   '0014_email_change': m0014,
   '0015_enablement': m0015,
+  '0016_services': m0016,
 };

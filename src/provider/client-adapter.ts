@@ -1,0 +1,64 @@
+import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import { toClientMetadata } from '../services/catalogue.js';
+import type { ServiceRecord, ServiceRepository } from '../services/repository.js';
+import { secretMatches } from '../services/secrets.js';
+
+/** A catalogue entry as oidc-provider's Client: its metadata, with the digests of its secrets. */
+export function clientMetadataOf(service: ServiceRecord, issuer: string): ClientMetadata {
+  return {
+    ...toClientMetadata(service.id, service.settings, issuer),
+    ...(service.secretDigest ? { client_secret: service.secretDigest } : {}),
+    ...(service.previousSecret
+      ? { previous_secret_digest: service.previousSecret.digest, previous_secret_valid_until: Math.floor(service.previousSecret.validUntil.getTime() / 1000) }
+      : {}),
+  };
+}
+
+/**
+ * The provider's Client model reads the catalogue in PostgreSQL at every request that names
+ * a client, so every instance sees a service registered, changed or disabled at its next
+ * request. A disabled service is not found: refused at /auth, /token and everywhere else.
+ * (The provider's own consoles are static clients and never reach this adapter.)
+ */
+export function createClientAdapter(repository: ServiceRepository, issuer: string): Adapter {
+  const readOnly = async () => {
+    throw new Error('the catalogue changes through src/services/administration.ts, not through the provider');
+  };
+  return {
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const service = await repository.find(id);
+      if (!service || service.disabledAt) return undefined;
+      return clientMetadataOf(service, issuer) as AdapterPayload;
+    },
+    upsert: readOnly,
+    destroy: readOnly,
+    consume: readOnly,
+    revokeByGrantId: readOnly,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+  };
+}
+
+/**
+ * The catalogue keeps digests, not secrets: the provider compares a presented secret with the
+ * digest of the current one, or of the previous one within its grace period. The library awaits
+ * this method (lib/shared/client_auth.js) and its author points to it for hashed secrets
+ * (panva/node-oidc-provider#631). Symmetric algorithms, which would need the secret itself,
+ * are not enabled (configuration.ts enabledJWA, clientAuthMethods).
+ */
+export function compareSecretDigests(provider: Provider): void {
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(presented: string) {
+    const metadata = this.metadata();
+    const validUntil = metadata.previous_secret_valid_until;
+    return secretMatches(
+      {
+        current: metadata.client_secret,
+        ...(typeof metadata.previous_secret_digest === 'string' && typeof validUntil === 'number'
+          ? { previous: { digest: metadata.previous_secret_digest, validUntil } }
+          : {}),
+      },
+      presented,
+    );
+  };
+}
