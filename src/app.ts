@@ -27,6 +27,7 @@ import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
 import { formActionOrigins } from './services/catalogue.js';
 import type { ServiceAdministration } from './services/administration.js';
+import { serveLogo } from './services/logo.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): Koa {
         .map((s) => ({ name: s.name, description: s.description, logo: s.logo })),
     });
   });
+  site.get('/servizi/:id/logo', serveLogo(deps.serviceAdministration.repository));
   // liveness: the process answers (a restart would not help anything else)
   site.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -173,7 +175,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(area.routes());
   app.use(area.allowedMethods());
 
-  const admin = createAdminRouter({ ...deps.admin, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const admin = createAdminRouter({ ...deps.admin, services: deps.serviceAdministration, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 

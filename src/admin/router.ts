@@ -17,6 +17,8 @@ import type { Administrators } from './administrators.js';
 import type { AuditViewer } from './audit-viewer.js';
 import type { EnablementAdministration } from '../enablement/administration.js';
 import { formBody } from '../http/body.js';
+import type { ServiceAdministration } from '../services/administration.js';
+import { servicePages } from './service-pages.js';
 import { validateCodiceFiscale } from '../accounts/codice-fiscale.js';
 
 export interface AdminRouterDeps {
@@ -25,6 +27,8 @@ export interface AdminRouterDeps {
   audit: AuditLog;
   staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin'; id: string } }): Promise<ImportReport> };
   enablements: EnablementAdministration;
+  /** the catalogue of client services */
+  services: ServiceAdministration;
   /** the services' names, read once per page */
   serviceDirectory: ServiceDirectory;
   signedIn: SignedInReader;
@@ -197,6 +201,16 @@ export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: C
     const outcome = await deps.enablements.revoke(number, { kind: 'admin', id: admin(ctx).account.id });
     if (outcome === 'not_found') return render(ctx, 'message', 404, { title: t('admin.enablements.title'), message: t('admin.enablements.not_found', { number }) });
     return enablementsPage(ctx, 200, cf, t(outcome === 'revoked' ? 'admin.enablements.revoked' : 'admin.enablements.already', { number }));
+  });
+
+  servicePages({
+    router,
+    requireAdmin,
+    post,
+    verifyCsrf: guard.verify,
+    render,
+    actor: (ctx) => ({ kind: 'admin', id: admin(ctx).account.id, ...from(ctx), via: 'console' }),
+    services: deps.services,
   });
 
   router.post('/personale/importazione', requireAdmin, singleFileUpload('file', MAX_IMPORT_BYTES), guard.verify, async (ctx) => {

@@ -120,13 +120,13 @@ export type ServiceSettings = z.infer<ReturnType<typeof serviceSettingsSchema>>;
 const serviceDefinitionSchema = (rules: ServiceRules) =>
   z
     .object({
-      ...settingsShape(rules),
       id: serviceId,
       clientSecret: z
         .string()
         .min(32, 'must be at least 32 characters')
         .refine((v) => !rules.production || !isDemoSecret(v), 'is a demo secret committed with the project: generate a new one (openssl rand -base64 32)')
         .optional(),
+      ...settingsShape(rules),
       tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
       demoPort: z.number().int().min(1).max(65535).optional(),
     })

@@ -1,0 +1,237 @@
+import { randomInt } from 'node:crypto';
+import { sql } from 'kysely';
+import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
+import { FormBrowser, formFields } from '../support/browser.js';
+import { client, redeem, relyingParty, signIn, submitLogin, tokenRequest, type RelyingParty } from '../support/oidc.js';
+import { codeAt, secretOn, sendCode } from '../support/second-factor.js';
+import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ services: [testService({ id: 'servizio-esistente' })], env: { TRUST_PROXY: '1' } });
+});
+afterAll(() => server.close());
+
+const SERVICES = `${ADMIN_CONSOLE.path}/servizi`;
+const browser = () => new FormBrowser(server.url, { 'x-forwarded-for': `198.51.${randomInt(256)}.${randomInt(1, 255)}` });
+/** ids unique across test files sharing one PostgreSQL database */
+const newId = (prefix: string) => `${prefix}-${randomInt(1e9)}`;
+
+async function account(options: { admin?: boolean } = {}) {
+  const data = testPerson();
+  const created = await server.deps.provisioning.provision(data);
+  if (options.admin) expect(await server.deps.administrators.grant(created.username, { kind: 'system' })).toBe('granted');
+  return { ...created, password: data.password };
+}
+
+/** An administrator at the console, two factors enrolled on the way. */
+async function adminAtConsole() {
+  const admin = await account({ admin: true });
+  const b = browser();
+  const login = await b.follow(await b.get(ADMIN_CONSOLE.path));
+  const factor = await submitLogin(b, login, admin.username, admin.password);
+  const home = await sendCode(b, factor, await codeAt(secretOn(factor.body)!));
+  expect(home.response.status).toBe(200);
+  return { admin, b };
+}
+
+/** A form posted with repeated fields (checkbox groups), the CSRF token read from the page it came from. */
+async function postForm(b: FormBrowser, page: string, action: RegExp, fields: Array<[string, string]>, options: { csrf?: boolean } = {}) {
+  const form = formFields((await b.follow(await b.get(page))).body, action);
+  const body = new URLSearchParams(options.csrf === false ? [] : [['_csrf', form.fields._csrf!]]);
+  for (const [name, value] of fields) body.append(name, value);
+  const response = await b.request(form.action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() });
+  return { response, body: await response.text() };
+}
+
+const serviceFields = (id: string, overrides: Record<string, string | string[]> = {}): Array<[string, string]> => {
+  const fields: Record<string, string | string[]> = {
+    id,
+    name: `Servizio ${id}`,
+    redirectUris: `http://127.0.0.1:9/${id}/callback`,
+    postLogoutRedirectUris: `http://127.0.0.1:9/${id}/`,
+    firstParty: 'si',
+    acceptedAccountTypes: ['standard', 'mi'],
+    scopes: ['profile', 'email'],
+    grantTypes: ['authorization_code', 'client_credentials'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    ...overrides,
+  };
+  return Object.entries(fields).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v] as [string, string]]));
+};
+
+const secretIn = (html: string) => /value="([^"]+)" readonly spellcheck="false" autocomplete="off" data-secret/.exec(html)?.[1];
+
+async function registerInConsole(b: FormBrowser, id: string, overrides: Record<string, string | string[]> = {}) {
+  return postForm(b, `${SERVICES}/nuovo`, /\/admin\/servizi$/, serviceFields(id, overrides));
+}
+
+const rpFor = (id: string, secret: string) =>
+  relyingParty(server.url, testService({ id, clientSecret: secret, redirectUris: [`http://127.0.0.1:9/${id}/callback`], scopes: ['openid', 'profile', 'email'] }));
+
+const clientCredentials = (rp: RelyingParty, secret = rp.service.clientSecret!) =>
+  tokenRequest({ ...rp, service: { ...rp.service, clientSecret: secret } }, { grant_type: 'client_credentials' });
+
+describe('the service catalogue in the admin console', () => {
+  it('registers a service that signs people in at once, its secret shown once and kept only as a digest', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('nuovo');
+    const created = await registerInConsole(b, id, { 'tokenLifetimes.accessToken': '2' });
+    expect(created.response.status).toBe(201);
+    const secret = secretIn(created.body)!;
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    expect(created.body).toContain('non sarà più mostrato');
+
+    // stored as a digest only; the service page does not show it again
+    const row = await server.db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.secret_digest).toMatch(/^sha256:/);
+    expect(JSON.stringify(row)).not.toContain(secret);
+    const page = await b.follow(await b.get(`${SERVICES}/${id}`));
+    expect(page.body).not.toContain(secret);
+
+    const rp = await rpFor(id, secret);
+    const person = await account();
+    const { start, page: callback } = await signIn(new FormBrowser(server.url), rp, { username: person.username, password: person.password });
+    const tokens = await redeem(rp, callback.url, start);
+    expect(tokens.claims()!.sub).toBeTruthy();
+    // its own access token lifetime, 2 minutes
+    expect(tokens.expires_in).toBe(120);
+
+    const audit = await server.db.selectFrom('audit_log').select(['action', 'details']).where('client_id', '=', id).execute();
+    expect(audit.map((a) => a.action)).toContain('service.registered');
+    expect(JSON.stringify(audit)).not.toContain(secret);
+  });
+
+  it('names every bad field, keeps what was typed and changes nothing', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('sbagliato');
+    const before = (await server.deps.serviceAdministration.repository.list()).length;
+    const refused = await registerInConsole(b, id, {
+      name: '',
+      redirectUris: 'http://rp.example/cb\nhttps://rp.example/cb#frammento\nhttps://*.example/cb',
+      backchannelLogoutUri: 'non un indirizzo',
+      acceptedAccountTypes: [],
+      grantTypes: ['refresh_token'],
+      'tokenLifetimes.accessToken': '600',
+    });
+    expect(refused.response.status).toBe(400);
+    for (const text of ['Nome: obbligatorio', 'Indirizzi di ritorno (riga 1)', 'Indirizzo di uscita back-channel:', 'Utenze ammesse:', 'Flussi ammessi:', 'Durata dei token:']) {
+      expect(refused.body).toContain(text);
+    }
+    expect(refused.body).toContain('https://rp.example/cb#frammento');
+    expect((await server.deps.serviceAdministration.repository.list()).length).toBe(before);
+
+    const reserved = await registerInConsole(b, 'area-riservata');
+    expect(reserved.response.status).toBe(400);
+    expect(reserved.body).toContain('Identificativo: da 2 a 63 caratteri');
+  });
+
+  it('refuses a duplicate id, also when two administrators register it at once', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('doppio');
+    const answers = await Promise.all([registerInConsole(b, id), registerInConsole(b, id)]);
+    expect(answers.map((a) => a.response.status).sort()).toEqual([201, 409]);
+    expect(answers.find((a) => a.response.status === 409)!.body).toContain('è già registrato');
+    const again = await registerInConsole(b, 'servizio-esistente');
+    expect(again.response.status).toBe(409);
+  });
+
+  it('rotates the secret: the old one accepted during the grace period, refused after', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('ruota');
+    const first = secretIn((await registerInConsole(b, id)).body)!;
+    const rp = await rpFor(id, first);
+    expect((await clientCredentials(rp)).status).toBe(200);
+
+    const rotated = await postForm(b, `${SERVICES}/${id}/segreto`, /\/segreto$/, [['grace', '3600']]);
+    expect(rotated.response.status).toBe(200);
+    const second = secretIn(rotated.body)!;
+    expect(second).not.toBe(first);
+    expect(rotated.body).toContain('resta valido fino al');
+    expect((await clientCredentials(rp, second)).status).toBe(200);
+    expect((await clientCredentials(rp, first)).status).toBe(200);
+    expect((await clientCredentials(rp, 'x'.repeat(43))).status).toBe(401);
+
+    // the grace period over
+    await server.db.updateTable('services').set({ previous_secret_valid_until: sql<Date>`now() - interval '1 second'` }).where('id', '=', id).execute();
+    const late = await clientCredentials(rp, first);
+    expect(late.status).toBe(401);
+    expect(late.body.error).toBe('invalid_client');
+    expect((await clientCredentials(rp, second)).status).toBe(200);
+
+    // no grace: the old one refused at once
+    const third = secretIn((await postForm(b, `${SERVICES}/${id}/segreto`, /\/segreto$/, [['grace', '0']])).body)!;
+    expect((await clientCredentials(rp, second)).status).toBe(401);
+    expect((await clientCredentials(rp, third)).status).toBe(200);
+  });
+
+  it('disables a service (refused at /auth and /token), enables it again, removes it', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('spento');
+    const secret = secretIn((await registerInConsole(b, id)).body)!;
+    const rp = await rpFor(id, secret);
+
+    const confirm = await b.follow(await b.get(`${SERVICES}/${id}/disabilita`));
+    expect(confirm.body).toContain(`Disabilitare ${id}?`);
+    expect((await postForm(b, `${SERVICES}/${id}/disabilita`, /\/disabilita$/, [])).response.status).toBe(200);
+    expect((await clientCredentials(rp)).status).toBe(401);
+    const auth = await new FormBrowser(server.url).get(client.buildAuthorizationUrl(rp.config, { redirect_uri: rp.service.redirectUris[0]!, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString());
+    expect(auth.status).toBe(400);
+    expect(await auth.text()).toContain('invalid_client');
+
+    expect((await postForm(b, `${SERVICES}/${id}`, /\/riabilita$/, [])).response.status).toBe(200);
+    expect((await clientCredentials(rp)).status).toBe(200);
+
+    expect((await b.follow(await b.get(`${SERVICES}/${id}/elimina`))).body).toContain(`Eliminare ${id}?`);
+    expect((await postForm(b, `${SERVICES}/${id}/elimina`, /\/elimina$/, [])).response.status).toBe(200);
+    expect(await server.deps.serviceAdministration.repository.find(id)).toBeUndefined();
+    expect((await clientCredentials(rp)).status).toBe(401);
+    expect((await b.get(`${SERVICES}/${id}`)).status).toBe(404);
+
+    const actions = (await server.db.selectFrom('audit_log').select('action').where('client_id', '=', id).orderBy('id').execute()).map((a) => a.action);
+    expect(actions).toEqual(['service.registered', 'service.disabled', 'service.enabled', 'service.removed']);
+  });
+
+  it('edits a service: the change holds at the next request; a logo upload is checked by its bytes', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('modifica');
+    const secret = secretIn((await registerInConsole(b, id)).body)!;
+    const rp = await rpFor(id, secret);
+    const edited = await postForm(b, `${SERVICES}/${id}`, new RegExp(`/admin/servizi/${id}$`), serviceFields(id, { name: 'Nome nuovo', grantTypes: ['authorization_code'] }).filter(([k]) => k !== 'id'));
+    expect(edited.response.status).toBe(200);
+    expect(edited.body).toContain('aggiornato');
+    // client_credentials is no longer among its grant types
+    expect(await clientCredentials(rp)).toMatchObject({ status: 400, body: { error_description: 'requested grant type is not allowed for this client' } });
+
+    const page = await b.follow(await b.get(`${SERVICES}/${id}`));
+    const form = formFields(page.body, /\/logo$/);
+    const upload = async (bytes: Uint8Array) => {
+      const body = new FormData();
+      body.set('_csrf', form.fields._csrf!);
+      body.set('logo', new Blob([bytes], { type: 'image/png' }), 'logo.png');
+      return b.request(form.action, { method: 'POST', body });
+    };
+    const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+    expect((await upload(svg)).status).toBe(400);
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+    expect((await upload(png)).status).toBe(200);
+    const logoPath = (await server.deps.serviceAdministration.repository.find(id))!.settings.logo!;
+    const logo = await fetch(new URL(logoPath, server.url));
+    expect(logo.status).toBe(200);
+    expect(logo.headers.get('content-type')).toBe('image/png');
+    expect(logo.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('refuses a person without the role and a form without its CSRF token', async () => {
+    const plain = await account();
+    const b = browser();
+    const page = await submitLogin(b, await b.follow(await b.get(SERVICES)), plain.username, plain.password);
+    expect(page.response.status).toBe(403);
+    const { b: adminBrowser } = await adminAtConsole();
+    const id = newId('senza-csrf');
+    const forged = await postForm(adminBrowser, `${SERVICES}/nuovo`, /\/admin\/servizi$/, serviceFields(id), { csrf: false });
+    expect(forged.response.status).toBe(403);
+    expect(await server.deps.serviceAdministration.repository.find(id)).toBeUndefined();
+  });
+});
