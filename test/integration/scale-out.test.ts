@@ -126,4 +126,22 @@ describe('two instances on one PostgreSQL and a Redis Cluster', () => {
     expect(replay.status).toBe(400);
     for (let i = 0; i < 2; i++) expect((await refreshRequest(rp, tokens.refresh_token!)).body.error).toBe('invalid_grant');
   });
+
+  it('see a service registered on one instance at the next request on the other, with no restart; a disabled one is refused on both', async () => {
+    const id = `servizio-nuovo-${randomInt(1e9)}`;
+    const registered = await instances[0]!.deps.serviceAdministration.register(
+      { id, settings: { name: 'Servizio Nuovo', redirectUris: [`http://127.0.0.1:9/${id}/callback`], firstParty: true, acceptedAccountTypes: ['standard'], scopes: ['openid'], grantTypes: ['authorization_code', 'client_credentials'] } },
+      { kind: 'system', via: 'cli' },
+      'cli',
+    );
+    if (!registered.ok) throw new Error('not registered');
+    const fresh = await relyingParty(balancer.url, testService({ id, clientSecret: registered.secret!, redirectUris: [`http://127.0.0.1:9/${id}/callback`], scopes: ['openid'] }));
+    // round robin: consecutive requests land on both instances
+    for (let i = 0; i < 2; i++) expect((await client.clientCredentialsGrant(fresh.config, {})).access_token).toBeTruthy();
+    const { start, page } = await signIn(browserAt(), fresh, await newAccount(), { scope: 'openid' });
+    expect((await redeem(fresh, page.url, start)).claims()?.sub).toBeDefined();
+
+    await instances[1]!.deps.serviceAdministration.setEnabled(id, false, { kind: 'system', via: 'cli' });
+    for (let i = 0; i < 2; i++) await expect(client.clientCredentialsGrant(fresh.config, {})).rejects.toThrow(/invalid_client|WWW-Authenticate/);
+  });
 });

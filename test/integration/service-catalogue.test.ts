@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
-import { client, redeem, relyingParty, signIn, submitLogin, tokenRequest, type RelyingParty } from '../support/oidc.js';
+import { client, redeem, refreshRequest, relyingParty, signIn, submitLogin, tokenRequest, type RelyingParty } from '../support/oidc.js';
 import { codeAt, secretOn, sendCode } from '../support/second-factor.js';
 import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
 
@@ -233,5 +233,47 @@ describe('the service catalogue in the admin console', () => {
     const forged = await postForm(adminBrowser, `${SERVICES}/nuovo`, /\/admin\/servizi$/, serviceFields(id), { csrf: false });
     expect(forged.response.status).toBe(403);
     expect(await server.deps.serviceAdministration.repository.find(id)).toBeUndefined();
+  });
+
+  it('applies clients.json at start: a console change stays until the file changes its own entry', async () => {
+    const administration = server.deps.serviceAdministration;
+    const id = newId('dal-file');
+    const declared = testService({ id, name: 'Dal file' });
+    expect(await administration.applyFile([declared])).toEqual({ created: [id], updated: [] });
+    const fromFile = (await administration.repository.find(id))!;
+    expect(fromFile).toMatchObject({ origin: 'file', name: 'Dal file' });
+
+    // an administrator renames it; the file, unchanged, leaves it so at the next start
+    const { b } = await adminAtConsole();
+    const renamed = await postForm(b, `${SERVICES}/${id}`, new RegExp(`/admin/servizi/${id}$`), serviceFields(id, { name: 'Dalla console', grantTypes: ['authorization_code'] }).filter(([k]) => k !== 'id'));
+    expect(renamed.response.status).toBe(200);
+    expect(await administration.applyFile([declared])).toEqual({ created: [], updated: [] });
+    expect((await administration.repository.find(id))!.name).toBe('Dalla console');
+
+    // the file changes its entry: the file's newer word wins
+    expect(await administration.applyFile([{ ...declared, name: 'Dal file, nuovo' }])).toEqual({ created: [], updated: [id] });
+    expect((await administration.repository.find(id))!.name).toBe('Dal file, nuovo');
+  });
+
+  it('gives refresh tokens their idle lifetime, cut short where the absolute lifetime ends', async () => {
+    const { b } = await adminAtConsole();
+    const id = newId('refresh');
+    const created = await registerInConsole(b, id, {
+      scopes: ['profile', 'offline_access'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      'tokenLifetimes.refreshTokenIdle': '2',
+      'tokenLifetimes.refreshTokenAbsolute': '3',
+    });
+    const rp = await relyingParty(server.url, testService({ id, clientSecret: secretIn(created.body)!, redirectUris: [`http://127.0.0.1:9/${id}/callback`] }));
+    const { start, page } = await signIn(new FormBrowser(server.url), rp, await account(), { scope: 'openid offline_access', prompt: 'consent' });
+    const tokens = await redeem(rp, page.url, start);
+    const introspect = async (token: string) => (await client.tokenIntrospection(rp.config, token)) as { exp?: number; iat?: number };
+    const first = await introspect(tokens.refresh_token!);
+    expect(first.exp! - first.iat!).toBe(2 * 86400);
+    const rotated = await refreshRequest(rp, tokens.refresh_token!);
+    expect(rotated.status).toBe(200);
+    const second = await introspect(rotated.body.refresh_token!);
+    expect(second.exp! - second.iat!).toBeGreaterThan(2 * 86400 - 5);
+    expect(second.exp! - first.iat!).toBeLessThanOrEqual(3 * 86400);
   });
 });
