@@ -9,7 +9,7 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = (result.error as Error).message ?? String(result.error);
-    throw new Error(failed ? `migration ${failed} failed: ${reason}` : reason);
+    throw new Error(failed ? `migration ${failed} failed: ${reason}` : reason, { cause: result.error });
   }
   return result;
 }

@@ -186,7 +186,7 @@ describe('administration', () => {
 
   it('grants, lists and revokes the role from the command line: npm run admin -- admins …', async () => {
     const [first, second] = [await account(), await account()];
-    const admin = (...args: string[]) => adminCommand(['admins', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }) });
+    const admin = (...args: string[]) => adminCommand(['admins', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }), services: server.deps.serviceAdministration });
 
     const granted = await admin('grant', first.username);
     expect(granted).toMatchObject({ code: 0, stdout: `Ruolo di amministratore concesso a ${first.username}.` });

@@ -327,7 +327,7 @@ describe('refusals and the administrator', () => {
     const { b, account, page } = await atTheGate();
     await sendGate(b, page, DOCUMENT);
     const [request] = await requests(account.id);
-    const admin = (...args: string[]) => adminCommand(['enablements', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }) });
+    const admin = (...args: string[]) => adminCommand(['enablements', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }), services: server.deps.serviceAdministration });
     const listed = JSON.parse((await admin('list', account.fiscalCode, '--json')).stdout) as Array<{ number: string; state: string }>;
     expect(listed).toEqual([expect.objectContaining({ number: request!.number, state: 'code_sent' })]);
     expect(await admin('revoke', request!.number)).toMatchObject({ code: 0, stdout: `Abilitazione ${request!.number} revocata.` });

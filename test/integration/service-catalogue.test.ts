@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { adminCommand } from '../../src/admin/command.js';
+import { createAuditLog } from '../../src/audit/audit-log.js';
+import { createEnablementAdministration } from '../../src/enablement/administration.js';
 import { sql } from 'kysely';
 import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
@@ -206,7 +210,7 @@ describe('the service catalogue in the admin console', () => {
 
     const page = await b.follow(await b.get(`${SERVICES}/${id}`));
     const form = formFields(page.body, /\/logo$/);
-    const upload = async (bytes: Uint8Array) => {
+    const upload = async (bytes: Uint8Array<ArrayBuffer>) => {
       const body = new FormData();
       body.set('_csrf', form.fields._csrf!);
       body.set('logo', new Blob([bytes], { type: 'image/png' }), 'logo.png');
@@ -276,4 +280,80 @@ describe('the service catalogue in the admin console', () => {
     expect(second.exp! - second.iat!).toBeGreaterThan(2 * 86400 - 5);
     expect(second.exp! - first.iat!).toBeLessThanOrEqual(3 * 86400);
   });
+});
+
+describe('the service catalogue from the command line: npm run admin -- services …', () => {
+  const deps = () => ({
+    administrators: server.deps.administrators,
+    enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }),
+    services: server.deps.serviceAdministration,
+  });
+  const admin = (...args: string[]) => adminCommand(['services', ...args], deps());
+
+  it('registers a service that signs people in, shows, updates, rotates, disables and removes it', async () => {
+    const id = newId('da-cli');
+    const added = await admin('add', id, '--name', 'Da riga di comando', '--redirect-uri', `http://127.0.0.1:9/${id}/callback`, '--scopes', 'openid,profile', '--grant-types', 'authorization_code,client_credentials', '--access-token-ttl', '300', '--json');
+    expect(added.code).toBe(0);
+    const { service, clientSecret } = JSON.parse(added.stdout) as { service: { id: string; confidential: boolean; tokenLifetimes: { accessToken: number } }; clientSecret: string };
+    expect(service).toMatchObject({ id, confidential: true, tokenLifetimes: { accessToken: 300 } });
+
+    const rp = await rpFor(id, clientSecret);
+    const { start, page } = await signIn(new FormBrowser(server.url), rp, await account(), { scope: 'openid profile' });
+    expect((await redeem(rp, page.url, start)).expires_in).toBe(300);
+
+    expect((await admin('show', id)).stdout).toContain('Da riga di comando');
+    expect((await admin('list')).stdout).toContain(id);
+    const updated = await admin('update', id, '--name', 'Nome cambiato');
+    expect(updated).toMatchObject({ code: 0, stdout: `Servizio ${id} aggiornato.` });
+    expect((await server.deps.serviceAdministration.repository.find(id))!.settings).toMatchObject({ name: 'Nome cambiato', scopes: ['openid', 'profile'] });
+
+    const rotated = await admin('rotate-secret', id, '--grace', '0');
+    const secret = /client_secret: (\S+)/.exec(rotated.stdout)![1]!;
+    expect(rotated.stdout).toContain('mostrato ora e mai più');
+    expect((await clientCredentials(rp)).status).toBe(401);
+    expect((await clientCredentials(rp, secret)).status).toBe(200);
+
+    expect((await admin('disable', id)).stdout).toBe(`Servizio ${id} disabilitato.`);
+    expect((await clientCredentials(rp, secret)).status).toBe(401);
+    expect((await admin('enable', id)).code).toBe(0);
+    expect((await admin('remove', id)).code).toBe(2);
+    expect(await server.deps.serviceAdministration.repository.find(id)).toBeDefined();
+    expect((await admin('remove', id, '--yes')).stdout).toBe(`Servizio ${id} eliminato.`);
+  });
+
+  it('answers bad input with a clear message and an exit code, and changes nothing', async () => {
+    const unknown = await admin('show', 'nessun-servizio-mai');
+    expect(unknown).toMatchObject({ code: 1, stderr: 'Nessun servizio con identificativo nessun-servizio-mai.' });
+    expect((await admin('rotate-secret', 'nessun-servizio-mai')).code).toBe(1);
+    expect((await admin('add', 'servizio-esistente', '--name', 'Doppio', '--redirect-uri', 'https://rp.example/cb')).stderr).toContain('è già registrato');
+
+    const id = newId('malformato');
+    const malformed = await admin('add', id, '--name', 'Malformato', '--redirect-uri', 'https://rp.example/cb#x', '--redirect-uri', 'non un uri', '--json');
+    expect(malformed.code).toBe(1);
+    expect(JSON.parse(malformed.stdout)).toMatchObject({ error: 'invalid', problems: [{ field: 'redirectUris.0' }, { field: 'redirectUris.1' }] });
+    expect((await admin('add', id, '--name', 'Malformato', '--redirect-uri', 'http://rp.example/cb')).stderr).toContain('Indirizzi di ritorno (riga 1)');
+    expect(await server.deps.serviceAdministration.repository.find(id)).toBeUndefined();
+
+    expect(await admin('add', id, '--colour', 'blu')).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--colour'") });
+    expect((await admin('bogus')).code).toBe(2);
+    expect(await admin('--help')).toMatchObject({ code: 0, stdout: expect.stringContaining('rotate-secret <id> [--grace <secondi>]') });
+  });
+
+  it('refuses a database connection without the administration\'s rights (PostgreSQL)', async () => {
+    const cli = (env: Record<string, string>, ...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/admin/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8' });
+    expect(cli({}, 'services', '--help')).toMatchObject({ status: 0, stdout: expect.stringContaining('services <comando>') });
+    if (!process.env.DATABASE_URL) return;
+    const role = `iam_no_admin_${randomInt(1e9)}`;
+    await sql.raw(`create role ${role} login`).execute(server.db);
+    try {
+      const url = new URL(process.env.DATABASE_URL);
+      url.username = role;
+      const denied = cli({ DATABASE_URL: url.toString() }, 'services', 'list');
+      expect(denied.status).toBe(1);
+      expect(denied.stderr).toContain('non ha i permessi dell\'amministrazione');
+    } finally {
+      await sql.raw(`drop role ${role}`).execute(server.db);
+    }
+  }, 60_000);
 });
