@@ -59,7 +59,8 @@ import { createActivityReader } from './area/activity.js';
 import { createAuditViewer } from './admin/audit-viewer.js';
 import { createStaffImport } from './staff/import.js';
 import { loadKeysEncryptionKey } from './provider/key-encryption.js';
-import { loadOrCreateKeys } from './provider/keys.js';
+import { createKeyAdministration, loadOrCreateKeys } from './provider/keys.js';
+import type { CommandDeps } from './admin/command.js';
 
 export class StartupError extends Error {}
 
@@ -122,6 +123,8 @@ export interface Server {
     accountStatus: ReturnType<typeof createAccountStatusService<AccessRevocation>>;
     officerConsole: OfficerConsole;
     administrators: Administrators;
+    /** what `npm run admin` acts on, as the CLI builds it */
+    commands: CommandDeps;
   };
   listen(port?: number, host?: string): Promise<string>;
   /** graceful: in-flight requests get `graceMs` (default 10 s) to finish */
@@ -235,6 +238,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     });
     const officerConsole = createOfficerConsole({ db, audit, passwords, loginThrottle: throttle, revokeAccess, mail: outgoingMail, logger });
     const administrators = createAdministrators({ db, audit });
+    const enablementAdministration = createEnablementAdministration({ db, audit });
     const enablement = createEnablementService({
       db,
       hasher,
@@ -256,7 +260,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         enablement,
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
-      admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }), enablements: createEnablementAdministration({ db, audit }) },
+      admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }), enablements: enablementAdministration },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,
@@ -323,6 +327,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         }),
         officerConsole,
         administrators,
+        commands: { administrators, enablements: enablementAdministration, services: serviceAdministration, keys: createKeyAdministration({ db, audit, kek }) },
       },
       async listen(port = config.port, host = config.host) {
         const timeouts = { ...SLOW_CLIENT_TIMEOUTS, ...options.slowClientTimeouts };

@@ -6,6 +6,8 @@ import { createAdministrators } from './administrators.js';
 import { createEnablementAdministration } from '../enablement/administration.js';
 import { adminCommand, parse, type CommandResult } from './command.js';
 import { createServiceAdministration } from '../services/administration.js';
+import { loadKeysEncryptionKey } from '../provider/key-encryption.js';
+import { createKeyAdministration } from '../provider/keys.js';
 
 /** `npm run admin -- admins …|services …|enablements …`: the administration from the command line (whoever can reach the database). */
 async function main(): Promise<number> {
@@ -23,6 +25,7 @@ async function main(): Promise<number> {
       administrators: createAdministrators({ db, audit }),
       enablements: createEnablementAdministration({ db, audit }),
       services: createServiceAdministration({ db, audit, rules: { production: config.env === 'production' } }),
+      keys: createKeyAdministration({ db, audit, kek: await loadKeysEncryptionKey(config) }),
     }));
   } finally {
     await db.destroy();

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { adminCommand } from '../../src/admin/command.js';
-import { createEnablementAdministration } from '../../src/enablement/administration.js';
 import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { submitLogin } from '../support/oidc.js';
@@ -186,7 +185,7 @@ describe('administration', () => {
 
   it('grants, lists and revokes the role from the command line: npm run admin -- admins …', async () => {
     const [first, second] = [await account(), await account()];
-    const admin = (...args: string[]) => adminCommand(['admins', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }), services: server.deps.serviceAdministration });
+    const admin = (...args: string[]) => adminCommand(['admins', ...args], server.deps.commands);
 
     const granted = await admin('grant', first.username);
     expect(granted).toMatchObject({ code: 0, stdout: `Ruolo di amministratore concesso a ${first.username}.` });

@@ -7,8 +7,6 @@ import { FormBrowser, formFields } from '../support/browser.js';
 import { messagesTo } from '../support/outbox.js';
 import argon2 from 'argon2';
 import { adminCommand } from '../../src/admin/command.js';
-import { createAuditLog } from '../../src/audit/audit-log.js';
-import { createEnablementAdministration } from '../../src/enablement/administration.js';
 import { ACR } from '../../src/accounts/acr.js';
 import { SESSION_COOKIE } from '../../src/provider/configuration.js';
 import { authorizationUrl, redeem, relyingParty, signIn, type RelyingParty } from '../support/oidc.js';
@@ -327,7 +325,7 @@ describe('refusals and the administrator', () => {
     const { b, account, page } = await atTheGate();
     await sendGate(b, page, DOCUMENT);
     const [request] = await requests(account.id);
-    const admin = (...args: string[]) => adminCommand(['enablements', ...args], { administrators: server.deps.administrators, enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }), services: server.deps.serviceAdministration });
+    const admin = (...args: string[]) => adminCommand(['enablements', ...args], server.deps.commands);
     const listed = JSON.parse((await admin('list', account.fiscalCode, '--json')).stdout) as Array<{ number: string; state: string }>;
     expect(listed).toEqual([expect.objectContaining({ number: request!.number, state: 'code_sent' })]);
     expect(await admin('revoke', request!.number)).toMatchObject({ code: 0, stdout: `Abilitazione ${request!.number} revocata.` });

@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { ConfigError, loadConfig, projectRoot } from '../../src/config.js';
@@ -13,7 +13,12 @@ import { migrations } from '../../src/db/migrations/index.js';
 import { createLogger } from '../../src/logger.js';
 import { KEYS_ENCRYPTION_KEY_FILE, loadKeysEncryptionKey, openSecret, sealSecret, type SealedSecret } from '../../src/provider/key-encryption.js';
 import { createServer } from '../../src/server.js';
-import { TEST_ARGON2 } from '../support/server.js';
+import { adminCommand } from '../../src/admin/command.js';
+import { loadServiceDefinitions } from '../../src/services/catalogue.js';
+import { FormBrowser } from '../support/browser.js';
+import { redeem, relyingParty, signIn } from '../support/oidc.js';
+import { loadOrCreateKeys } from '../../src/provider/keys.js';
+import { TEST_ARGON2, testPerson } from '../support/server.js';
 
 /*
  * Several of these tests are destructive (a wrong KEK, rows in clear from an older version),
@@ -107,8 +112,8 @@ const storedKeys = (store: Store) =>
   ) as Promise<StoredKey[]>;
 
 /** The whole app on this store, as main would start it, on a free port. */
-async function start(store: Store, env: Record<string, string> = {}) {
-  const port = await freePort();
+async function start(store: Store, env: Record<string, string> = {}, port?: number) {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DEMO_SEED: 'false', PORT: String(port), ISSUER: url, ...store.env, ...env });
   const server = await createServer({ config, logger: createLogger('silent'), argon2: TEST_ARGON2 });
@@ -271,6 +276,60 @@ describe(`keys at rest (${serverMode ? 'PostgreSQL, a schema per test' : 'PGlite
     expect(a.key).toHaveLength(32);
     expect(b.key).toEqual(a.key);
   });
+});
+
+describe(`key rotation (${serverMode ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('makes new keys active while the previous ones verify for the overlap, then retires them', async () => {
+    const store = await freshStore();
+    const env = { KEYS_ENCRYPTION_KEY: KEK_A };
+    const port = await freePort();
+    const pago = loadServiceDefinitions(join(projectRoot(), 'clients.json'), { production: false }).find((s) => s.id === 'pago-in-rete')!;
+
+    let server = await start(store, env, port);
+    const person = testPerson();
+    await server.deps.provisioning.provision(person);
+    const rp = await relyingParty(server.url, pago);
+    const before = await signIn(new FormBrowser(server.url), rp, { username: (await server.deps.accounts.findByFiscalCode(person.fiscalCode))!.username, password: person.password }, { scope: 'openid' });
+    const oldToken = (await redeem(rp, before.page.url, before.start)).id_token!;
+    const oldKid = decodeProtectedHeader(oldToken).kid!;
+
+    const rotated = await adminCommand(['keys', 'rotate', '--overlap', '7200', '--json'], server.deps.commands);
+    expect(rotated.code).toBe(0);
+    const { created, retiring } = JSON.parse(rotated.stdout) as { created: string[]; retiring: string[] };
+    expect(retiring).toContain(oldKid);
+    expect((await adminCommand(['keys', 'rotate', '--overlap', '60'], server.deps.commands)).code).toBe(1);
+    expect((await adminCommand(['keys', 'retire', created[0]!], server.deps.commands)).code).toBe(1);
+    await server.close();
+
+    // the next start: the new keys sign, the old ones are published to verify only
+    server = await start(store, env, port);
+    const jwks = ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<JWK & { kid: string }> }).keys;
+    expect(jwks.map((k) => k.kid).sort()).toEqual([...created, ...retiring.filter((k) => jwks.some((j) => j.kid === k))].sort());
+    expect(jwks.find((k) => k.kid === oldKid)).toMatchObject({ key_ops: ['verify'] });
+    await expect(jwtVerify(oldToken, createLocalJWKSet({ keys: jwks }))).resolves.toBeDefined();
+    // (sessions live in the store, which this test's in-process one loses at a restart: a new sign-in)
+    const again = await signIn(new FormBrowser(server.url), rp, { username: (await server.deps.accounts.findByFiscalCode(person.fiscalCode))!.username, password: person.password }, { scope: 'openid' });
+    const newToken = (await redeem(rp, again.page.url, again.start)).id_token!;
+    expect(created).toContain(decodeProtectedHeader(newToken).kid);
+    // cookies: signed with the new key, the old one still verifies them during the overlap
+    const cookieKeysNow = (await withDb(store, (db) => loadOrCreateKeys(db, { key: decode(KEK_A), source: 'test' }))).cookieKeys;
+    expect(cookieKeysNow).toHaveLength(2);
+    const listed = JSON.parse((await adminCommand(['keys', 'list', '--json'], server.deps.commands)).stdout) as Array<{ kid: string; state: string }>;
+    expect(listed.find((k) => k.kid === oldKid)!.state).toBe('retiring');
+
+    // the overlap ends: retired, gone from /jwks at the next start
+    for (const kid of retiring) expect((await adminCommand(['keys', 'retire', kid], server.deps.commands)).code).toBe(0);
+    await server.close();
+    server = await start(store, env, port);
+    try {
+      const after = ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      expect(after.sort()).toEqual([...created].sort());
+      expect((await withDb(store, (db) => loadOrCreateKeys(db, { key: decode(KEK_A), source: 'test' }))).cookieKeys).toHaveLength(1);
+      await expect(jwtVerify(oldToken, createLocalJWKSet({ keys: ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: JWK[] }).keys }))).rejects.toThrow();
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
 });
 
 describe('production', () => {

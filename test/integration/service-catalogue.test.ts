@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { adminCommand } from '../../src/admin/command.js';
-import { createAuditLog } from '../../src/audit/audit-log.js';
-import { createEnablementAdministration } from '../../src/enablement/administration.js';
 import { sql } from 'kysely';
 import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
@@ -283,12 +281,7 @@ describe('the service catalogue in the admin console', () => {
 });
 
 describe('the service catalogue from the command line: npm run admin -- services …', () => {
-  const deps = () => ({
-    administrators: server.deps.administrators,
-    enablements: createEnablementAdministration({ db: server.db, audit: createAuditLog(server.db) }),
-    services: server.deps.serviceAdministration,
-  });
-  const admin = (...args: string[]) => adminCommand(['services', ...args], deps());
+  const admin = (...args: string[]) => adminCommand(['services', ...args], server.deps.commands);
 
   it('registers a service that signs people in, shows, updates, rotates, disables and removes it', async () => {
     const id = newId('da-cli');

@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { EnablementAdministration } from '../../enablement/administration.js';
+import type { KeyAdministration } from '../../provider/keys.js';
 import type { ServiceAdministration } from '../../services/administration.js';
 import type { Administrators } from '../administrators.js';
 
@@ -14,6 +15,7 @@ export interface CommandDeps {
   administrators: Administrators;
   enablements: EnablementAdministration;
   services: ServiceAdministration;
+  keys: KeyAdministration;
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
