@@ -85,6 +85,31 @@ describe('the consoles in a real browser', () => {
       await page.goto(`${world.server.url}/admin/abilitazioni?cf=${person.fiscalCode}`);
       await page.locator('main h1', { hasText: t('admin.enablements.title') }).waitFor();
       await expectNoViolations(page, 'admin: enablements');
+
+      // Servizi: register one in the browser (a refused form first), its secret, its page, the rotation's confirmation
+      await page.locator('nav.iam-admin-bar').getByRole('link', { name: t('admin.services.title'), exact: true }).click();
+      await page.locator('main h1', { hasText: t('admin.services.title') }).waitFor();
+      await expectNoViolations(page, 'admin: services');
+      await page.getByRole('link', { name: t('admin.services.new') }).click();
+      const id = `servizio-e2e-${Date.now()}`;
+      await page.fill('#id', id);
+      await page.fill('#name', 'Servizio dal browser');
+      await page.fill('#redirectUris', 'http://rp.example/callback#x');
+      await page.getByRole('button', { name: t('admin.services.register') }).click();
+      await page.locator('#redirectUris-error').waitFor();
+      await expectNoViolations(page, 'admin: service form refused');
+      await page.fill('#redirectUris', 'https://rp.example/callback');
+      await page.getByRole('button', { name: t('admin.services.register') }).click();
+      const secret = await page.locator('[data-secret]').inputValue();
+      expect(secret).toMatch(/^[\w-]{43}$/);
+      await expectNoViolations(page, 'admin: new secret');
+      await page.getByRole('link', { name: t('admin.services.back_to_service') }).click();
+      await page.locator('main h1', { hasText: 'Servizio dal browser' }).waitFor();
+      expect(await page.content()).not.toContain(secret);
+      await expectNoViolations(page, 'admin: service page');
+      await page.getByRole('link', { name: t('admin.services.rotate') }).click();
+      await page.locator('#grace').waitFor();
+      await expectNoViolations(page, 'admin: rotation confirmation');
     } finally {
       await context.close();
     }

@@ -5,8 +5,8 @@ import { sql } from 'kysely';
 import { ADMIN_CONSOLE } from '../../src/services/consoles.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { client, redeem, refreshRequest, relyingParty, signIn, submitLogin, tokenRequest, type RelyingParty } from '../support/oidc.js';
-import { codeAt, secretOn, sendCode } from '../support/second-factor.js';
-import { startTestServer, testPerson, testService, type TestServer } from '../support/server.js';
+import { adminAtConsole as consoleAdmin, browserFor, testAccount } from '../support/admin.js';
+import { startTestServer, testService, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 
@@ -16,26 +16,16 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const SERVICES = `${ADMIN_CONSOLE.path}/servizi`;
-const browser = () => new FormBrowser(server.url, { 'x-forwarded-for': `198.51.${randomInt(256)}.${randomInt(1, 255)}` });
+const browser = () => browserFor(server);
 /** ids unique across test files sharing one PostgreSQL database */
 const newId = (prefix: string) => `${prefix}-${randomInt(1e9)}`;
 
-async function account(options: { admin?: boolean } = {}) {
-  const data = testPerson();
-  const created = await server.deps.provisioning.provision(data);
-  if (options.admin) expect(await server.deps.administrators.grant(created.username, { kind: 'system' })).toBe('granted');
-  return { ...created, password: data.password };
-}
+const account = (options: { admin?: boolean } = {}) => testAccount(server, options);
 
-/** An administrator at the console, two factors enrolled on the way. */
 async function adminAtConsole() {
-  const admin = await account({ admin: true });
-  const b = browser();
-  const login = await b.follow(await b.get(ADMIN_CONSOLE.path));
-  const factor = await submitLogin(b, login, admin.username, admin.password);
-  const home = await sendCode(b, factor, await codeAt(secretOn(factor.body)!));
-  expect(home.response.status).toBe(200);
-  return { admin, b };
+  const signedIn = await consoleAdmin(server);
+  expect(signedIn.home.response.status).toBe(200);
+  return signedIn;
 }
 
 /** A form posted with repeated fields (checkbox groups), the CSRF token read from the page it came from. */
