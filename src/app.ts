@@ -30,6 +30,7 @@ import type { ServiceAdministration } from './services/administration.js';
 import { serveLogo } from './services/logo.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createAdminRouter, type AdminRouterDeps } from './admin/router.js';
+import { createAdminApiRouter, type AdminApiDeps } from './admin/api/router.js';
 import { createAreaRouter, type AreaServices } from './area/router.js';
 import type { EnablementService } from './enablement/service.js';
 import type { ServiceDirectory } from './services/consoles.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
   recovery: RecoveryService;
   /** the administration: role, audit viewer, staff import */
   admin: Pick<AdminRouterDeps, 'administrators' | 'auditViewer' | 'staffImport' | 'enablements'>;
+  /** what only the admin JSON API (and the CLI) reach: initial access tokens, keys */
+  adminApi: Pick<AdminApiDeps, 'initialAccessTokens' | 'keys' | 'rules'>;
   /** the Area riservata's own services: activity, password, contact data, e-mail, sessions, services */
   area: AreaServices;
   /** SIDI Gestione Utenze */
@@ -175,6 +178,21 @@ export function createApp(deps: AppDeps): Koa {
   app.use(area.routes());
   app.use(area.allowedMethods());
 
+  // before the console's router: /admin/api answers JSON problems, never the console's pages
+  const adminApi = createAdminApiRouter({
+    ...deps.adminApi,
+    auditViewer: deps.admin.auditViewer,
+    staffImport: deps.admin.staffImport,
+    administrators: deps.admin.administrators,
+    services: deps.serviceAdministration,
+    catalogue: deps.serviceAdministration.repository,
+    provider: deps.provider,
+    signedIn: deps.signedIn,
+    audit: deps.audit,
+    issuer: deps.config.issuer,
+    logger: deps.logger,
+  });
+  app.use(adminApi.routes());
   const admin = createAdminRouter({ ...deps.admin, services: deps.serviceAdministration, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(admin.routes());
   app.use(admin.allowedMethods());

@@ -43,6 +43,9 @@ import { createMetrics } from './http/metrics.js';
 import { limitSignInStarts } from './http/sign-in-starts.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createProvider } from './provider/index.js';
+import { createRegistration } from './provider/registration.js';
+import { createInitialAccessTokens } from './services/initial-access-tokens.js';
+import { createRegistrationAccessTokenRepository } from './services/registration-access-token-repository.js';
 import { createSignedInReader } from './provider/sso-session.js';
 import { createOfficerConsole, type OfficerConsole } from './officer/service.js';
 import { createAdministrators, type Administrators } from './admin/administrators.js';
@@ -153,7 +156,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
-    const serviceAdministration = createServiceAdministration({ db, audit, rules: { production: config.env === 'production' } });
+    const serviceRules = { production: config.env === 'production' };
+    const serviceAdministration = createServiceAdministration({ db, audit, rules: serviceRules });
+    const initialAccessTokens = createInitialAccessTokens({ db, audit });
+    const keyAdministration = createKeyAdministration({ db, audit, kek });
     const applied = await serviceAdministration.applyFile(catalogue);
     if (applied.created.length || applied.updated.length) logger.info(applied, 'clients.json applied to the catalogue of services');
     const directory = serviceDirectory(serviceAdministration.repository.labels);
@@ -187,6 +193,13 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       logger,
       audit,
       catalogue: serviceAdministration.repository,
+      registration: createRegistration({
+        administration: serviceAdministration,
+        initialAccessTokens: initialAccessTokens.repository,
+        registrationAccessTokens: createRegistrationAccessTokenRepository(db),
+        rules: serviceRules,
+        issuer: config.issuer,
+      }),
     });
     const metrics = createMetrics(work);
     provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? '')));
@@ -261,6 +274,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         emailChange: createEmailChange({ db, audit, mail: outgoingMail, throttle: createRecoveryThrottle({ redis, keyPrefix: `${redisKeyPrefix}email-change:`, limits: EMAIL_CHANGE_LIMITS }) }),
       },
       admin: { administrators, auditViewer: createAuditViewer(db), staffImport: createStaffImport({ db, audit, policy: passwordPolicy }), enablements: enablementAdministration },
+      adminApi: { initialAccessTokens, keys: keyAdministration, rules: serviceRules },
       signedIn: createSignedInReader({ provider, accounts }),
       registration: { service: registration, enabled: config.selfRegistration },
       provider,
@@ -327,7 +341,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         }),
         officerConsole,
         administrators,
-        commands: { administrators, enablements: enablementAdministration, services: serviceAdministration, keys: createKeyAdministration({ db, audit, kek }) },
+        commands: { administrators, enablements: enablementAdministration, services: serviceAdministration, keys: keyAdministration, initialAccessTokens },
       },
       async listen(port = config.port, host = config.host) {
         const timeouts = { ...SLOW_CLIENT_TIMEOUTS, ...options.slowClientTimeouts };

@@ -8,6 +8,7 @@ import { adminCommand, parse, type CommandResult } from './command.js';
 import { createServiceAdministration } from '../services/administration.js';
 import { loadKeysEncryptionKey } from '../provider/key-encryption.js';
 import { createKeyAdministration } from '../provider/keys.js';
+import { createInitialAccessTokens } from '../services/initial-access-tokens.js';
 
 /** `npm run admin -- admins …|services …|enablements …`: the administration from the command line (whoever can reach the database). */
 async function main(): Promise<number> {
@@ -26,6 +27,7 @@ async function main(): Promise<number> {
       enablements: createEnablementAdministration({ db, audit }),
       services: createServiceAdministration({ db, audit, rules: { production: config.env === 'production' } }),
       keys: createKeyAdministration({ db, audit, kek: await loadKeysEncryptionKey(config) }),
+      initialAccessTokens: createInitialAccessTokens({ db, audit }),
     }));
   } finally {
     await db.destroy();

@@ -4,10 +4,11 @@ import { enablementsGroup } from './commands/enablements.js';
 import { EXIT, type CommandDeps, type CommandGroup, type CommandResult, type OptionValues } from './commands/group.js';
 import { servicesGroup } from './commands/services.js';
 import { keysGroup } from './commands/keys.js';
+import { initialAccessTokensGroup } from './commands/initial-access-tokens.js';
 
 export type { CommandDeps, CommandResult } from './commands/group.js';
 
-const GROUPS: readonly CommandGroup[] = [adminsGroup, servicesGroup, keysGroup, enablementsGroup];
+const GROUPS: readonly CommandGroup[] = [adminsGroup, servicesGroup, initialAccessTokensGroup, keysGroup, enablementsGroup];
 
 export const USAGE = `uso: npm run admin -- <gruppo> <comando> [opzioni] [--json]
 

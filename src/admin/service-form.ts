@@ -1,3 +1,4 @@
+import { ADMIN_API_SCOPE } from '../services/catalogue.js';
 import { isMessageKey, t } from '../i18n/index.js';
 import type { FieldProblem, ServiceSettings } from '../services/catalogue.js';
 import { lifetimesOf, profileOf, type TokenLifetimes } from '../services/lifetimes.js';
@@ -111,7 +112,8 @@ export function formErrors(problems: FieldProblem[]): { summary: string[]; field
     else if (root === 'redirectUris' || root === 'postLogoutRedirectUris') {
       const line = index !== undefined && /^\d+$/.test(index) ? t('admin.services.line', { n: Number(index) + 1 }) : '';
       message = t(root === 'redirectUris' ? 'admin.services.invalid.redirectUris' : 'admin.services.invalid.postLogoutRedirectUris', { line });
-    } else if (isMessageKey(key)) message = t(key);
+    } else if (root === 'scopes' && problem.message.startsWith(ADMIN_API_SCOPE)) message = t('admin.services.invalid.admin_scope');
+    else if (isMessageKey(key)) message = t(key);
     else message = t('admin.services.invalid.other', { problem: `${problem.field}: ${problem.message}` });
     fields[root ?? 'form'] ??= message;
   }

@@ -87,8 +87,31 @@ export interface ServicesTable {
   previous_secret_valid_until: Date | null;
   file_digest: string | null;
   disabled_at: Date | null;
+  /** the initial access token a partner registered it with (RFC 7591) */
+  initial_access_token_id: Generated<string | null>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+/** An initial access token for dynamic registration: its digest, never its value. */
+export interface InitialAccessTokensTable {
+  id: string;
+  token_digest: string;
+  label: string;
+  max_uses: number;
+  uses: Generated<number>;
+  expires_at: Date;
+  revoked_at: Date | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+/** A registration access token (RFC 7592): the provider's payload, kept under its digest. */
+export interface RegistrationAccessTokensTable {
+  token_digest: string;
+  service_id: string;
+  payload: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
 }
 
 export interface ServiceLogosTable {
@@ -125,7 +148,8 @@ export interface SchoolAssignmentsTable {
   created_at: CreatedAt;
 }
 
-export type AuditActorKind = 'user' | 'officer' | 'admin' | 'system' | 'anonymous';
+/** 'service': a registered service managing itself (RFC 7592) or an admin API client */
+export type AuditActorKind = 'user' | 'officer' | 'admin' | 'system' | 'anonymous' | 'service';
 export type AuditOutcome = 'success' | 'failure' | 'refused';
 
 export interface AuditLogTable {
@@ -250,6 +274,8 @@ export interface Database {
   enablements: EnablementsTable;
   services: ServicesTable;
   service_logos: ServiceLogosTable;
+  initial_access_tokens: InitialAccessTokensTable;
+  registration_access_tokens: RegistrationAccessTokensTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

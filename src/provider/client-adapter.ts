@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import { toClientMetadata } from '../services/catalogue.js';
 import type { ServiceRecord, ServiceRepository } from '../services/repository.js';
 import { secretMatches } from '../services/secrets.js';
+import type { Registration } from './registration.js';
 
 /** A catalogue entry as oidc-provider's Client: its metadata, with the digests of its secrets. */
 export function clientMetadataOf(service: ServiceRecord, issuer: string): ClientMetadata {
@@ -19,9 +20,11 @@ export function clientMetadataOf(service: ServiceRecord, issuer: string): Client
  * The provider's Client model reads the catalogue in PostgreSQL at every request that names
  * a client, so every instance sees a service registered, changed or disabled at its next
  * request. A disabled service is not found: refused at /auth, /token and everywhere else.
- * (The provider's own consoles are static clients and never reach this adapter.)
+ * (The provider's own consoles are static clients and never reach this adapter.) The
+ * provider writes only on a partner's registration, which provider/registration.ts turns into
+ * a change of the catalogue.
  */
-export function createClientAdapter(repository: ServiceRepository, issuer: string): Adapter {
+export function createClientAdapter(repository: ServiceRepository, issuer: string, registration: Pick<Registration, 'clientWrites'>): Adapter {
   const readOnly = async () => {
     throw new Error('the catalogue changes through src/services/administration.ts, not through the provider');
   };
@@ -31,8 +34,9 @@ export function createClientAdapter(repository: ServiceRepository, issuer: strin
       if (!service || service.disabledAt) return undefined;
       return clientMetadataOf(service, issuer) as AdapterPayload;
     },
-    upsert: readOnly,
-    destroy: readOnly,
+    // only dynamic registration (RFC 7591/7592) writes through the provider
+    upsert: registration.clientWrites.upsert,
+    destroy: registration.clientWrites.destroy,
     consume: readOnly,
     revokeByGrantId: readOnly,
     findByUid: async () => undefined,

@@ -13,7 +13,7 @@ import { t } from '../i18n/index.js';
 import { createFindAccount, type EnablementOf } from './account.js';
 import { CLAIMS_BY_SCOPE, releasableClaims } from '../accounts/claims.js';
 import { SUPPORTED_ACR_VALUES } from '../accounts/acr.js';
-import { SERVICE_METADATA_PROPERTIES, serviceFromClient } from '../services/catalogue.js';
+import { ADMIN_API_SCOPE, SERVICE_METADATA_PROPERTIES, serviceFromClient } from '../services/catalogue.js';
 import type { ProviderKeys } from './keys.js';
 import { buildInteractionPolicy } from './policy.js';
 
@@ -52,6 +52,8 @@ export interface ProviderConfigurationDeps {
   gates: readonly Gate[];
   renderPage: RenderPage;
   issuer: string;
+  /** dynamic registration and its management (provider/registration.ts) */
+  registration: Pick<NonNullable<Configuration['features']>, 'registration' | 'registrationManagement'>;
   /** told when a request asked, through the claims parameter, for claims its service may not have */
   onClaimsDropped(ctx: KoaContextWithOIDC, claims: string[]): void;
 }
@@ -81,7 +83,8 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       // every ID token says how the person signed in, asked or not (the Italian profile expects it)
       openid: ['sub', 'acr', 'amr', 'auth_time'],
     },
-    scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')],
+    // admin: requested with client_credentials by the ministry's admin clients (admin/api/)
+    scopes: ['openid', 'offline_access', ADMIN_API_SCOPE, ...Object.keys(CLAIMS_BY_SCOPE).filter((s) => s !== 'openid')],
     acrValues: [...SUPPORTED_ACR_VALUES],
     // 'none': the provider's own consoles, which read the SSO session and need no token
     responseTypes: ['code', 'none'],
@@ -121,6 +124,7 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
       },
       dPoP: { enabled: false },
       userinfo: { enabled: true },
+      ...deps.registration,
     },
     interactions: {
       policy: buildInteractionPolicy(deps.gates, SESSION_CHECKS),

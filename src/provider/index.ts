@@ -12,6 +12,7 @@ import type { Gate } from '../interactions/gates/gate.js';
 import type { Logger } from '../logger.js';
 import type { ServiceRepository } from '../services/repository.js';
 import { compareSecretDigests, createClientAdapter } from './client-adapter.js';
+import type { Registration } from './registration.js';
 import { buildConfiguration } from './configuration.js';
 import { consoleClients } from '../services/consoles.js';
 import type { ProviderKeys } from './keys.js';
@@ -30,16 +31,25 @@ export interface ProviderDeps {
   audit: AuditLog;
   /** the services registered: the provider's clients, read at every request */
   catalogue: ServiceRepository;
+  /** dynamic registration into the catalogue (RFC 7591/7592) */
+  registration: Registration;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const clients = createClientAdapter(deps.catalogue, deps.config.issuer);
+  const clients = createClientAdapter(deps.catalogue, deps.config.issuer, deps.registration);
+  const durable: Record<string, Adapter> = {
+    Client: clients,
+    InitialAccessToken: deps.registration.initialAccessTokenAdapter,
+    RegistrationAccessToken: deps.registration.registrationAccessTokenAdapter,
+  };
   const configuration = buildConfiguration({
     accounts: deps.accounts,
     secondFactorStatus: deps.secondFactorStatus,
     enablementOf: deps.enablementOf,
     keys: deps.keys,
-    adapter: (model: string) => (model === 'Client' ? clients : deps.adapter(model)),
+    // the catalogue and its registration tokens live in PostgreSQL; the rest in the short-lived store
+    adapter: (model: string) => durable[model] ?? deps.adapter(model),
+    registration: deps.registration.features,
     clients: consoleClients(deps.config.issuer),
     gates: deps.gates,
     renderPage: deps.renderPage,
@@ -49,6 +59,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
   const provider = new Provider(deps.config.issuer, configuration);
   compareSecretDigests(provider);
+  deps.registration.install(provider);
   // the app rewrites the forwarding headers to the issuer's origin before the provider
   // reads a request (http/request-origin.ts): what they say is ours, never the client's
   provider.proxy = true;

@@ -116,9 +116,11 @@ export interface KeyListing {
 }
 
 export interface KeyActor {
-  kind: 'admin' | 'system';
+  kind: 'admin' | 'system' | 'service';
   id?: string;
   via: 'cli' | 'api';
+  /** the admin API client acting */
+  client?: string;
 }
 
 /**
@@ -157,7 +159,7 @@ export function createKeyAdministration(deps: { db: Db; kek: KeysEncryptionKey; 
         }
         await createSecretValue(trx, deps.kek, 'cookie');
         const retiring = replaced.map((r) => r.kid);
-        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.rotated', outcome: 'success', details: { via: actor.via, created, retiring, until: until.toISOString() } }, trx);
+        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.rotated', outcome: 'success', details: { via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}), created, retiring, until: until.toISOString() } }, trx);
         return { ok: true as const, created, retiring, until };
       });
     },
@@ -172,7 +174,7 @@ export function createKeyAdministration(deps: { db: Db; kek: KeysEncryptionKey; 
         if (row.retired_at === null) return 'active';
         if (row.retired_at <= now) return 'already';
         await trx.updateTable('provider_keys').set({ retired_at: now }).where('kid', '=', kid).execute();
-        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.retired', outcome: 'success', details: { via: actor.via, kid } }, trx);
+        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.retired', outcome: 'success', details: { via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}), kid } }, trx);
         return 'retired';
       });
     },

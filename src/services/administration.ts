@@ -13,16 +13,26 @@ import {
   type ServiceSettings,
 } from './catalogue.js';
 import { createServiceRepository, type ServiceRecord } from './repository.js';
+import { createInitialAccessTokenRepository } from './initial-access-token-repository.js';
 import { generateClientSecret, secretDigest } from './secrets.js';
 
-/** Who changes the catalogue: an administrator (console, API), the operator (CLI), the start (clients.json). */
+/**
+ * Who changes the catalogue: an administrator (console, API), the operator (CLI), the start
+ * (clients.json), a registered service itself (RFC 7592: the entry's client id says which; the
+ * audit log's actor id holds accounts only).
+ */
 export interface CatalogueActor {
-  kind: 'admin' | 'system';
+  kind: 'admin' | 'system' | 'service';
   id?: string;
   ip?: string;
   userAgent?: string;
-  via: 'console' | 'cli' | 'api' | 'file';
+  via: 'console' | 'cli' | 'api' | 'file' | 'registration';
+  /** the admin API client acting (kind 'service', via 'api') */
+  client?: string;
 }
+
+/** What the audit entry's details say of who acted. */
+export const actorDetails = (actor: { via: string; client?: string }) => ({ via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}) });
 
 export type Refusal =
   | { ok: false; reason: 'not_found' }
@@ -58,10 +68,11 @@ export function definitionDigest(definition: ServiceDefinition): string {
  */
 export function createServiceAdministration(deps: { db: Db; audit: AuditLog; rules: ServiceRules }) {
   const repository = createServiceRepository(deps.db);
+  const tokens = createInitialAccessTokenRepository(deps.db);
 
   const audit = (trx: Db, actor: CatalogueActor, action: string, clientId: string, details: Record<string, unknown> = {}) =>
     deps.audit.record(
-      { actorKind: actor.kind, actorId: actor.id ?? null, action, outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId, details: { via: actor.via, ...details } },
+      { actorKind: actor.kind, actorId: actor.id ?? null, action, outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId, details: { ...actorDetails(actor), ...details } },
       trx,
     );
 
@@ -146,6 +157,39 @@ export function createServiceAdministration(deps: { db: Db; audit: AuditLog; rul
         await repository.remove(id, trx);
         await audit(trx, actor, 'service.removed', id, { name: before.name, origin: before.origin });
         return { ok: true as const };
+      });
+    },
+
+    /**
+     * RFC 7591: a partner's service, its settings already checked (services/registration.ts).
+     * The initial access token loses one use in the same transaction: of a burst of requests
+     * with a single-use token, one registers and the others change nothing.
+     */
+    async registerWithToken(input: { id: string; settings: ServiceSettings; secret: string | null; tokenDigest: string }): Promise<'registered' | 'token_spent' | 'taken'> {
+      return deps.db.transaction().execute(async (trx) => {
+        const tokenId = await tokens.spend(input.tokenDigest, trx);
+        if (!tokenId) return 'token_spent';
+        const inserted = await repository.insert(
+          { id: input.id, settings: input.settings, origin: 'registration', secretDigest: input.secret && secretDigest(input.secret), initialAccessTokenId: tokenId },
+          trx,
+        );
+        if (!inserted) throw new Error(`registration: the new client id ${input.id} is taken`);
+        await audit(trx, { kind: 'service', via: 'registration' }, 'service.registered', input.id, { name: input.settings.name, initialAccessToken: tokenId });
+        return 'registered';
+      });
+    },
+
+    /** RFC 7592: a registered service changes its own settings; a secret it gets for the first time is stored as a digest. */
+    async updateRegistered(id: string, settings: ServiceSettings, newSecret: string | null): Promise<Registered | Refusal> {
+      return withService(id, async (trx, before): Promise<Registered> => {
+        const confidential = settings.tokenEndpointAuthMethod !== 'none';
+        await repository.update(
+          id,
+          { settings, ...(newSecret ? { secretDigest: secretDigest(newSecret) } : {}), ...(!confidential ? { secretDigest: null, previousSecret: null } : {}) },
+          trx,
+        );
+        await audit(trx, { kind: 'service', via: 'registration' }, 'service.updated', id, { fields: changedFields(before.settings, settings), ...(newSecret ? { secret: 'issued' } : {}) });
+        return { ok: true, service: await reload(trx, id), secret: newSecret };
       });
     },
 

@@ -56,7 +56,10 @@ export function isDemoSecret(secret: string): boolean {
   return /change-me|^demo-/i.test(secret);
 }
 
-export const KNOWN_SCOPES = ['openid', 'profile', 'email', 'phone', 'address', 'fiscal_number', 'offline_access'] as const;
+/** The admin JSON API's scope: for a machine client of the ministry's (client_credentials alone), never a person's token. */
+export const ADMIN_API_SCOPE = 'admin';
+
+export const KNOWN_SCOPES = ['openid', 'profile', 'email', 'phone', 'address', 'fiscal_number', 'offline_access', ADMIN_API_SCOPE] as const;
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export const ACCOUNT_TYPES = ['standard', 'mi'] as const;
@@ -91,7 +94,7 @@ const settingsShape = (rules: ServiceRules) => ({
   tokenLifetimes: tokenLifetimesSchema.optional(),
 });
 
-type GrantTypeRules = { redirectUris: string[]; grantTypes: readonly string[]; confidential: boolean; secretField: string };
+type GrantTypeRules = { redirectUris: string[]; grantTypes: readonly string[]; scopes: readonly string[]; confidential: boolean; secretField: string };
 
 function checkGrantTypes(s: GrantTypeRules, ctx: z.RefinementCtx) {
   const usesCode = s.grantTypes.includes('authorization_code');
@@ -103,6 +106,9 @@ function checkGrantTypes(s: GrantTypeRules, ctx: z.RefinementCtx) {
   }
   if (s.grantTypes.includes('refresh_token') && !usesCode) {
     ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'refresh_token needs authorization_code' });
+  }
+  if (s.scopes.includes(ADMIN_API_SCOPE) && (s.grantTypes.length !== 1 || s.grantTypes[0] !== 'client_credentials')) {
+    ctx.addIssue({ code: 'custom', path: ['scopes'], message: `${ADMIN_API_SCOPE} (the admin API) only for a client whose one grant type is client_credentials` });
   }
 }
 

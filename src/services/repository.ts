@@ -24,6 +24,8 @@ export interface NewService {
   origin: ServiceOrigin;
   secretDigest: string | null;
   fileDigest?: string | null;
+  /** the initial access token a partner registered it with */
+  initialAccessTokenId?: string;
 }
 
 function toRecord(row: Selectable<ServicesTable>): ServiceRecord {
@@ -67,6 +69,7 @@ export function createServiceRepository(db: Db) {
           origin: service.origin,
           secret_digest: service.secretDigest,
           file_digest: service.fileDigest ?? null,
+          ...(service.initialAccessTokenId ? { initial_access_token_id: service.initialAccessTokenId } : {}),
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returning('id')

@@ -13,6 +13,9 @@ export function secretDigest(secret: string): string {
   return `sha256:${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
 }
 
+/** Whether a value is a digest (as the catalogue keeps a secret) rather than a secret. */
+export const isSecretDigest = (value: string): boolean => value.startsWith('sha256:');
+
 /** The client's secrets as oidc-provider holds them: the current digest and the previous one during its grace period. */
 export interface SecretDigests {
   current: string | undefined;

@@ -71,7 +71,7 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
   const now = deps.now ?? (() => new Date());
 
   return {
-    async run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin' | 'system'; id?: string } }): Promise<ImportReport> {
+    async run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin' | 'system' | 'service'; id?: string; client?: string } }): Promise<ImportReport> {
       const report: ImportReport = {
         file: { sha256: createHash('sha256').update(bytes).digest('hex') },
         dryRun: options.dryRun ?? false,
@@ -82,7 +82,7 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
       };
       // every run is recorded: what was applied, what was only checked, what was refused
       const record = (outcome: 'success' | 'refused', details: Record<string, unknown>, executor?: Db) =>
-        deps.audit.record({ actorKind: options.actor.kind, actorId: options.actor.id ?? null, action: 'staff.import', outcome, details: { sha256: report.file.sha256, ...details } }, executor);
+        deps.audit.record({ actorKind: options.actor.kind, actorId: options.actor.id ?? null, action: 'staff.import', outcome, details: { sha256: report.file.sha256, ...(options.actor.client ? { apiClient: options.actor.client } : {}), ...details } }, executor);
       const parsed = parseStaffFile(bytes);
       if (!parsed.ok) {
         await record('refused', { reason: 'file' });

@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { EnablementAdministration } from '../../enablement/administration.js';
 import type { KeyAdministration } from '../../provider/keys.js';
 import type { ServiceAdministration } from '../../services/administration.js';
+import type { InitialAccessTokens } from '../../services/initial-access-tokens.js';
 import type { Administrators } from '../administrators.js';
 
 export interface CommandResult {
@@ -11,11 +12,13 @@ export interface CommandResult {
 }
 
 /** What the commands act on: the same services the console uses. */
+
 export interface CommandDeps {
   administrators: Administrators;
   enablements: EnablementAdministration;
   services: ServiceAdministration;
   keys: KeyAdministration;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;

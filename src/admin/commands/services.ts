@@ -2,27 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Refusal, Registered } from '../../services/administration.js';
 import { MAX_SECRET_GRACE_SECONDS } from '../../services/administration.js';
 import { lifetimesOf } from '../../services/lifetimes.js';
+import { serviceView } from '../../services/views.js';
 import type { ServiceRecord } from '../../services/repository.js';
 import { formErrors } from '../service-form.js';
 import { done, EXIT, refused, type CommandGroup, type CommandResult, type OptionValues } from './group.js';
 
 const COMMANDS = ['list', 'show', 'add', 'update', 'rotate-secret', 'disable', 'enable', 'remove'] as const;
-
-/** A service as the CLI and the API show it: never a secret or its digest. */
-export function publicView(service: ServiceRecord) {
-  return {
-    id: service.id,
-    name: service.name,
-    origin: service.origin,
-    enabled: service.disabledAt === null,
-    confidential: service.secretDigest !== null,
-    previousSecretValidUntil: service.previousSecret?.validUntil.toISOString() ?? null,
-    settings: service.settings,
-    tokenLifetimes: lifetimesOf(service.settings),
-    createdAt: service.createdAt.toISOString(),
-    updatedAt: service.updatedAt.toISOString(),
-  };
-}
 
 const list = (value: OptionValues[string]) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
 const yesNo = (value: OptionValues[string]) => (value === 'yes' || value === 'si' ? true : value === 'no' ? false : value === undefined ? undefined : value);
@@ -63,7 +48,7 @@ function refusal(outcome: Refusal, id: string, json: boolean): CommandResult {
 }
 
 function withSecret(outcome: Registered, json: boolean, verb: string): CommandResult {
-  const view = publicView(outcome.service);
+  const view = serviceView(outcome.service);
   if (json) return done(JSON.stringify({ service: view, clientSecret: outcome.secret }, null, 2));
   const lines = [`Servizio ${view.id} ${verb}.`];
   if (outcome.secret) lines.push('', `client_secret: ${outcome.secret}`, '', 'Il segreto è mostrato ora e mai più: consegnalo al gestore del servizio per un canale sicuro.');
@@ -72,7 +57,7 @@ function withSecret(outcome: Registered, json: boolean, verb: string): CommandRe
 }
 
 const describe = (service: ServiceRecord) => {
-  const v = publicView(service);
+  const v = serviceView(service);
   const s = v.settings;
   return [
     `${v.id} — ${v.name} (${v.enabled ? 'attivo' : 'disabilitato'}, origine ${v.origin})`,
@@ -150,14 +135,14 @@ Esito: 0 fatto, 1 rifiutato (servizio sconosciuto, dati non validi, identificati
     if (command === 'list') {
       const all = await services.repository.list();
       return done(json
-        ? JSON.stringify(all.map(publicView), null, 2)
+        ? JSON.stringify(all.map(serviceView), null, 2)
         : all.length ? all.map((s) => `${s.id.padEnd(28)} ${s.name.padEnd(32)} ${(s.disabledAt ? 'disabilitato' : 'attivo').padEnd(13)} ${s.origin}`).join('\n') : 'Nessun servizio registrato.');
     }
     const serviceId = id!;
     if (command === 'show') {
       const service = await services.repository.find(serviceId);
       if (!service) return refusal({ ok: false, reason: 'not_found' }, serviceId, json);
-      return done(json ? JSON.stringify(publicView(service), null, 2) : describe(service));
+      return done(json ? JSON.stringify(serviceView(service), null, 2) : describe(service));
     }
     if (command === 'add' || command === 'update') {
       let given: Record<string, unknown>;

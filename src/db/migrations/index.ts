@@ -15,6 +15,7 @@ import * as m0013 from './0013_administrators.js';
 import * as m0014 from './0014_email_change.js';
 import * as m0015 from './0015_enablement.js';
 import * as m0016 from './0016_services.js';
+import * as m0017 from './0017_registration.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0014_email_change': m0014,
   '0015_enablement': m0015,
   '0016_services': m0016,
+  '0017_registration': m0017,
 };
