@@ -193,7 +193,7 @@ export function createApp(deps: AppDeps): Koa {
     logger: deps.logger,
   });
   app.use(adminApi.routes());
-  const admin = createAdminRouter({ ...deps.admin, services: deps.serviceAdministration, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
+  const admin = createAdminRouter({ ...deps.admin, initialAccessTokens: deps.adminApi.initialAccessTokens, services: deps.serviceAdministration, serviceDirectory: deps.serviceDirectory, audit: deps.audit, signedIn: deps.signedIn, renderPage: deps.renderPage, issuer: deps.config.issuer }, csrf);
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 

@@ -19,6 +19,8 @@ import type { EnablementAdministration } from '../enablement/administration.js';
 import { formBody } from '../http/body.js';
 import type { ServiceAdministration } from '../services/administration.js';
 import { servicePages } from './service-pages.js';
+import { tokenPages } from './token-pages.js';
+import type { InitialAccessTokens } from '../services/initial-access-tokens.js';
 import { validateCodiceFiscale } from '../accounts/codice-fiscale.js';
 
 export interface AdminRouterDeps {
@@ -29,6 +31,8 @@ export interface AdminRouterDeps {
   enablements: EnablementAdministration;
   /** the catalogue of client services */
   services: ServiceAdministration;
+  /** initial access tokens for dynamic registration */
+  initialAccessTokens: InitialAccessTokens;
   /** the services' names, read once per page */
   serviceDirectory: ServiceDirectory;
   signedIn: SignedInReader;
@@ -211,6 +215,15 @@ export function createAdminRouter(deps: AdminRouterDeps, csrf: (scopeOf: (ctx: C
     render,
     actor: (ctx) => ({ kind: 'admin', id: admin(ctx).account.id, ...from(ctx), via: 'console' }),
     services: deps.services,
+  });
+
+  tokenPages({
+    router,
+    requireAdmin,
+    post,
+    render,
+    actor: (ctx) => ({ kind: 'admin', id: admin(ctx).account.id, ...from(ctx), via: 'console' }),
+    tokens: deps.initialAccessTokens,
   });
 
   router.post('/personale/importazione', requireAdmin, singleFileUpload('file', MAX_IMPORT_BYTES), guard.verify, async (ctx) => {

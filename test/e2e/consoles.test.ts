@@ -110,6 +110,23 @@ describe('the consoles in a real browser', () => {
       await page.getByRole('link', { name: t('admin.services.rotate') }).click();
       await page.locator('#grace').waitFor();
       await expectNoViolations(page, 'admin: rotation confirmation');
+
+      // Registrazione dinamica: a refused form, a token shown once, the revocation's confirmation
+      await page.locator('nav.iam-admin-bar').getByRole('link', { name: t('admin.tokens.title'), exact: true }).click();
+      await page.locator('main h1', { hasText: t('admin.tokens.title') }).waitFor();
+      await page.fill('#uses', '0');
+      await page.getByRole('button', { name: t('admin.tokens.issue') }).click();
+      await page.locator('#label-error').waitFor();
+      await expectNoViolations(page, 'admin: token form refused');
+      await page.fill('#label', 'Partner dal browser');
+      await page.fill('#uses', '2');
+      await page.getByRole('button', { name: t('admin.tokens.issue') }).click();
+      expect(await page.locator('[data-token-value]').inputValue()).toMatch(/^[\w-]{43}$/);
+      await expectNoViolations(page, 'admin: new token');
+      await page.getByRole('link', { name: t('admin.tokens.back') }).click();
+      await page.getByRole('link', { name: new RegExp(`^${t('admin.tokens.revoke')}`) }).first().click();
+      await page.locator('main h1', { hasText: t('admin.tokens.revoke_title') }).waitFor();
+      await expectNoViolations(page, 'admin: token revocation confirmation');
     } finally {
       await context.close();
     }

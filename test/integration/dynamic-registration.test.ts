@@ -1,7 +1,8 @@
 import { adminCommand } from '../../src/admin/command.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { client, redeem, signIn, type RelyingParty } from '../support/oidc.js';
-import { testAccount } from '../support/admin.js';
+import { sql } from 'kysely';
+import { adminAtConsole, testAccount } from '../support/admin.js';
 import { startTestServer, testService, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -194,5 +195,35 @@ describe('dynamic registration (RFC 7591) with initial access tokens', () => {
   it('keeps the console-registered services out of reach of registration access tokens', async () => {
     const answer = await fetch(`${server.url}/reg/servizio-esistente`, { headers: { authorization: 'Bearer qualcosa' } });
     expect(answer.status).toBe(401);
+  });
+});
+
+describe('initial access tokens in the admin console', () => {
+  it('issues a token shown once, names bad fields, and revokes after a confirmation page', async () => {
+    const { b } = await adminAtConsole(server);
+    const PAGE = '/admin/registrazione-dinamica';
+    const post = async (action: string, fields: Record<string, string>) => {
+      const form = formFields((await b.follow(await b.get(action === PAGE ? PAGE : `${action}?id=${fields.id}`))).body, new RegExp(`${action}$`));
+      return b.follow(await b.post(form.action, { ...form.fields, ...fields }));
+    };
+
+    const refused = await post(PAGE, { label: '', uses: '0', days: '1000' });
+    expect(refused.response.status).toBe(400);
+    for (const text of ['Per chi è: scrivi', 'Quanti servizi può registrare: un numero da 1 a 1000', 'Per quanti giorni vale: un numero da 1 a 90']) expect(refused.body).toContain(text);
+
+    const issued = await post(PAGE, { label: 'Comune di Esempio – portale tributi', uses: '1', days: '3' });
+    expect(issued.response.status).toBe(201);
+    const token = /id="token" value="([^"]+)"/.exec(issued.body)![1]!;
+    expect(issued.body).toContain('non sarà più mostrato');
+    const listed = await b.follow(await b.get(PAGE));
+    expect(listed.body).toContain('Comune di Esempio – portale tributi');
+    expect(listed.body).not.toContain(token);
+
+    const id = /data-token="(iat-[0-9a-f]+)"/.exec(listed.body)![1]!;
+    const confirmed = await post(`${PAGE}/revoca`, { id });
+    expect(confirmed.body).toContain(`Token ${id} revocato.`);
+    expect(await register(token, metadata('Dopo la revoca'))).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    const audit = await server.db.selectFrom('audit_log').select(['action', 'actor_kind']).where('action', 'in', ['iat.issued', 'iat.revoked']).where(sql`details->>'id'`, '=', id).execute();
+    expect(audit.map((a) => `${a.action}:${a.actor_kind}`).sort()).toEqual(['iat.issued:admin', 'iat.revoked:admin']);
   });
 });
