@@ -176,6 +176,8 @@ describe('dynamic registration (RFC 7591) with initial access tokens', () => {
     expect(rotated).not.toBe(rat);
     expect((await manage(uri, rat, 'GET')).status).toBe(401);
 
+    // the catalogue holds only the secret's digest: an update naming the secret is refused, and says why
+    expect(await manage(uri, rotated, 'PUT', { ...current, client_secret: created.body.client_secret })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
     const refused = await manage(uri, rotated, 'PUT', { ...current, redirect_uris: ['https://rp.example/cb#x'] });
     expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_redirect_uri' } });
     expect((await server.deps.serviceAdministration.repository.find(id))!.settings.redirectUris).toEqual(current.redirect_uris);
