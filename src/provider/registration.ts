@@ -106,13 +106,15 @@ export function createRegistration(deps: RegistrationDeps) {
   const clientWrites = {
     async upsert(id: string, payload: AdapterPayload): Promise<void> {
       const ctx = inRegistration();
-      const existing = await deps.administration.repository.find(id);
+      const creating = ctx.oidc.route === 'registration';
+      const existing = creating ? undefined : await deps.administration.repository.find(id);
       const checked = settingsOf(payload as Record<string, unknown>, existing?.settings ?? null);
       if (!checked.ok) throw refusal(checked.problems);
       // a digest is the secret the service already has; anything else was generated for this request
       const secret = typeof payload.client_secret === 'string' && !isSecretDigest(payload.client_secret) ? payload.client_secret : null;
-      if (existing) {
-        await deps.administration.updateRegistered(id, checked.settings, secret);
+      if (!creating) {
+        const outcome = await deps.administration.updateRegistered(id, checked.settings, secret);
+        if (!outcome.ok) throw new errors.InvalidClientMetadata('client_id: no longer registered');
         return;
       }
       const token = ctx.oidc.entities.InitialAccessToken;

@@ -166,17 +166,24 @@ export function createServiceAdministration(deps: { db: Db; audit: AuditLog; rul
      * with a single-use token, one registers and the others change nothing.
      */
     async registerWithToken(input: { id: string; settings: ServiceSettings; secret: string | null; tokenDigest: string }): Promise<'registered' | 'token_spent' | 'taken'> {
-      return deps.db.transaction().execute(async (trx) => {
-        const tokenId = await tokens.spend(input.tokenDigest, trx);
-        if (!tokenId) return 'token_spent';
-        const inserted = await repository.insert(
-          { id: input.id, settings: input.settings, origin: 'registration', secretDigest: input.secret && secretDigest(input.secret), initialAccessTokenId: tokenId },
-          trx,
-        );
-        if (!inserted) throw new Error(`registration: the new client id ${input.id} is taken`);
-        await audit(trx, { kind: 'service', via: 'registration' }, 'service.registered', input.id, { name: input.settings.name, initialAccessToken: tokenId });
-        return 'registered';
-      });
+      const taken = new Error('taken');
+      try {
+        return await deps.db.transaction().execute(async (trx) => {
+          const tokenId = await tokens.spend(input.tokenDigest, trx);
+          if (!tokenId) return 'token_spent' as const;
+          const inserted = await repository.insert(
+            { id: input.id, settings: input.settings, origin: 'registration', secretDigest: input.secret && secretDigest(input.secret), initialAccessTokenId: tokenId },
+            trx,
+          );
+          // thrown, so that the use just taken is given back
+          if (!inserted) throw taken;
+          await audit(trx, { kind: 'service', via: 'registration' }, 'service.registered', input.id, { name: input.settings.name, initialAccessToken: tokenId });
+          return 'registered' as const;
+        });
+      } catch (error) {
+        if (error === taken) return 'taken';
+        throw error;
+      }
     },
 
     /** RFC 7592: a registered service changes its own settings; a secret it gets for the first time is stored as a digest. */

@@ -1,4 +1,5 @@
 import { adminCommand } from '../../src/admin/command.js';
+import { secretDigest } from '../../src/services/secrets.js';
 import { FormBrowser, formFields } from '../support/browser.js';
 import { client, redeem, signIn, type RelyingParty } from '../support/oidc.js';
 import { sql } from 'kysely';
@@ -127,6 +128,13 @@ describe('dynamic registration (RFC 7591) with initial access tokens', () => {
     expect(await uses(id)).toBe(2);
     const registered = await server.db.selectFrom('services').select('id').where('initial_access_token_id', '=', id).execute();
     expect(registered).toHaveLength(2);
+  });
+
+  it('gives the use back when the new client id turns out to be taken', async () => {
+    const { id, token } = await issueToken();
+    const { settings } = (await server.deps.serviceAdministration.repository.find('servizio-esistente'))!;
+    expect(await server.deps.serviceAdministration.registerWithToken({ id: 'servizio-esistente', settings, secret: null, tokenDigest: secretDigest(token) })).toBe('taken');
+    expect(await uses(id)).toBe(0);
   });
 
   it('names bad metadata field by field and does not spend the token', async () => {
