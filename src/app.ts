@@ -184,6 +184,7 @@ export function createApp(deps: AppDeps): Koa {
     auditViewer: deps.admin.auditViewer,
     staffImport: deps.admin.staffImport,
     administrators: deps.admin.administrators,
+    enablements: deps.admin.enablements,
     services: deps.serviceAdministration,
     catalogue: deps.serviceAdministration.repository,
     provider: deps.provider,

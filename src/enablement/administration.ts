@@ -9,11 +9,11 @@ import { createEnablementRepository, type Enablement } from './repository.js';
 export async function revokeRequest(
   deps: { db: Db; audit: AuditLog },
   request: Enablement,
-  actor: { kind: 'user' | 'admin' | 'system'; id?: string; ip?: string; userAgent?: string },
+  actor: { kind: 'user' | 'admin' | 'system' | 'service'; id?: string; ip?: string; userAgent?: string; client?: string },
   at: Date,
 ): Promise<boolean> {
   if (!(await createEnablementRepository(deps.db).revoke(request.id, at))) return false;
-  await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state } });
+  await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state, ...(actor.client ? { apiClient: actor.client } : {}) } });
   return true;
 }
 
@@ -25,7 +25,7 @@ export function createEnablementAdministration(deps: { db: Db; audit: AuditLog; 
     list: (fiscalCode: string): Promise<Enablement[]> => repo.ofFiscalCode(fiscalCode.trim().toUpperCase()),
 
     /** Revokes the request with this number; the record is kept, a new request may start. */
-    async revoke(number: string, actor: { kind: 'admin' | 'system'; id?: string }): Promise<'revoked' | 'not_found' | 'already'> {
+    async revoke(number: string, actor: { kind: 'admin' | 'system' | 'service'; id?: string; ip?: string; userAgent?: string; client?: string }): Promise<'revoked' | 'not_found' | 'already'> {
       if (!/^[A-Z0-9]{1,8}-\d{4}-\d{6,}$/i.test(number.trim())) return 'not_found';
       const request = await repo.findByNumber(number.trim().toUpperCase());
       if (!request) return 'not_found';

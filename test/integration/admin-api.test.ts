@@ -165,6 +165,16 @@ describe('the admin JSON API', () => {
     const audit = await server.db.selectFrom('audit_log').select(['actor_kind', 'actor_id', 'details']).where('action', '=', 'service.registered').where('client_id', '=', id).executeTakeFirstOrThrow();
     expect(audit).toMatchObject({ actor_kind: 'admin', details: { via: 'api' } });
     expect(audit.actor_id).toBeTruthy();
+
+    // the role: listed to both; granted and revoked only by a person's session
+    const person = await testAccount(server);
+    expect((await api('POST', '/administrators', { body: { username: person.username } })).status).toBe(403);
+    expect((await api('POST', '/administrators', { token: null, browser: b, body: { username: person.username } })).status).toBe(201);
+    expect(((await api('GET', '/administrators')).body as Array<{ username: string }>).map((a) => a.username)).toContain(person.username);
+    expect((await api('DELETE', `/administrators/${person.username}`)).status).toBe(403);
+    expect((await api('DELETE', `/administrators/${person.username}`, { token: null, browser: b, body: {} })).status).toBe(204);
+    expect((await api('DELETE', `/administrators/${person.username}`, { token: null, browser: b, body: {} })).status).toBe(404);
+    expect((await api('POST', '/administrators', { token: null, browser: b, body: { username: 'nessuno.mai' } })).status).toBe(404);
   });
 
   it('issues and revokes initial access tokens, lists keys, rotates them, and imports staff', async () => {
@@ -190,6 +200,11 @@ describe('the admin JSON API', () => {
     expect(rotation.status).toBe(200);
     expect(rotation.body.retiring).toContain(active.kid);
 
+    expect((await api('GET', '/enablements?fiscalCode=RSSMRA80A01H501X')).status).toBe(422);
+    const person = await testAccount(server);
+    expect(await api('GET', `/enablements?fiscalCode=${person.fiscalCode.toLowerCase()}`)).toMatchObject({ status: 200, body: [] });
+    expect((await api('POST', '/enablements/IOL-2026-999999/revoke')).status).toBe(404);
+
     const refusedFile = await api('POST', '/staff/import?dryRun=true', { body: 'non,un,file\n1,2,3\n', type: 'text/csv' });
     expect(refusedFile.status).toBe(422);
     expect(refusedFile.body).toMatchObject({ type: 'urn:iam-istruzione:problem:invalid-request', report: { applied: false } });
@@ -213,6 +228,8 @@ describe('the OpenAPI document', () => {
         'POST /services/{id}/secret', 'POST /services/{id}/disable', 'POST /services/{id}/enable',
         'GET /initial-access-tokens', 'POST /initial-access-tokens', 'DELETE /initial-access-tokens/{id}',
         'GET /keys', 'POST /keys/rotate', 'POST /keys/{kid}/retire', 'GET /audit', 'POST /staff/import',
+        'GET /administrators', 'POST /administrators', 'DELETE /administrators/{username}',
+        'GET /enablements', 'POST /enablements/{number}/revoke',
       ].sort(),
     );
     // every documented operation is served (an unknown one would answer the catch-all's 404 problem without a www-authenticate)

@@ -7,6 +7,9 @@ import { SERVICE_ID, serviceSettingsSchema, type ServiceRules } from '../../serv
 import { initialAccessTokenRequestSchema, type InitialAccessTokens } from '../../services/initial-access-tokens.js';
 import { serviceView, serviceViewSchema, tokenView, tokenViewSchema } from '../../services/views.js';
 import type { AuditViewer } from '../audit-viewer.js';
+import type { Administrators } from '../administrators.js';
+import type { EnablementAdministration } from '../../enablement/administration.js';
+import { validateCodiceFiscale } from '../../accounts/codice-fiscale.js';
 import { operation, type ApiCaller, type Operation } from './operation.js';
 import { problem, type Answer } from './problems.js';
 
@@ -17,6 +20,8 @@ export interface ApiDeps {
   auditViewer: AuditViewer;
   staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin' | 'service'; id?: string; client?: string } }): Promise<ImportReport> };
   audit: AuditLog;
+  administrators: Administrators;
+  enablements: EnablementAdministration;
   rules: ServiceRules;
 }
 
@@ -45,6 +50,8 @@ export function createOperations(deps: ApiDeps): Operation[] {
   const withSecret = z
     .object({ service, clientSecret: z.string().nullable().describe('shown only in this answer; null when the service has none or kept its own') })
     .meta({ id: 'ServiceWithSecret' });
+
+  const administrator = z.object({ accountId: z.string(), username: z.string(), name: z.string(), grantedAt: z.string(), grantedBy: z.string().nullable() }).meta({ id: 'Administrator' });
 
   return [
     operation({
@@ -282,6 +289,84 @@ export function createOperations(deps: ApiDeps): Operation[] {
         const actor = actorOf(caller, from(ctx));
         await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'admin.audit_viewed', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, details: { ...actorDetails(actor), filter: query } });
         return { status: 200, body: { entries: page.rows.map((r) => ({ ...r, occurredAt: r.occurredAt.toISOString() })), next: page.next } };
+      },
+    }),
+
+    operation({
+      id: 'listAdministrators',
+      tag: 'administrators',
+      method: 'get',
+      path: '/administrators',
+      summary: 'The accounts with the administrator role',
+      responses: {
+        200: {
+          description: 'by username',
+          schema: z.array(administrator),
+        },
+      },
+      handle: async () => ({ status: 200, body: (await deps.administrators.list()).map((a) => ({ ...a, grantedAt: a.grantedAt.toISOString() })) }),
+    }),
+    operation({
+      id: 'grantAdministrator',
+      tag: 'administrators',
+      method: 'post',
+      path: '/administrators',
+      summary: 'Grant the role (only an administrator’s own session: a client’s token cannot make administrators)',
+      body: { contentType: 'application/json', schema: z.object({ username: z.string().trim().min(1).max(64) }).strict().meta({ id: 'RoleGrant' }) },
+      responses: { 201: { description: 'granted', schema: administrator }, 200: { description: 'already an administrator', schema: administrator }, 404: { description: 'no such account' } },
+      async handle({ body, caller, ctx }) {
+        if (caller.kind !== 'admin') return problem('forbidden', 'the administrator role is granted by a person: use the console’s session');
+        const outcome = await deps.administrators.grant(body.username, { kind: 'admin', id: caller.accountId, ...from(ctx) });
+        if (outcome === 'no_account') return problem('not-found', `no account with username ${body.username}`);
+        const granted = (await deps.administrators.list()).find((a) => a.username.toLowerCase() === body.username.toLowerCase())!;
+        return { status: outcome === 'granted' ? 201 : 200, body: { ...granted, grantedAt: granted.grantedAt.toISOString() } };
+      },
+    }),
+    operation({
+      id: 'revokeAdministrator',
+      tag: 'administrators',
+      method: 'delete',
+      path: '/administrators/{username}',
+      summary: 'Revoke the role (never the last administrator; only an administrator’s own session)',
+      params: z.object({ username: z.string().max(64) }),
+      responses: { 204: { description: 'revoked' }, 404: { description: 'no such administrator' }, 409: { description: 'the last administrator' } },
+      async handle({ params, caller, ctx }) {
+        if (caller.kind !== 'admin') return problem('forbidden', 'the administrator role is revoked by a person: use the console’s session');
+        const outcome = await deps.administrators.revoke(params.username, { kind: 'admin', id: caller.accountId, ...from(ctx) });
+        if (outcome === 'last_one') return problem('conflict', `${params.username} is the last administrator`);
+        return outcome === 'revoked' ? { status: 204 } : problem('not-found', `${params.username} is not an administrator`);
+      },
+    }),
+
+    operation({
+      id: 'listEnablements',
+      tag: 'enablements',
+      method: 'get',
+      path: '/enablements',
+      summary: 'A person’s enablement requests, by codice fiscale',
+      query: z.object({ fiscalCode: z.string().trim().toUpperCase().refine((cf) => validateCodiceFiscale(cf).valid, 'is not a valid codice fiscale') }).strict(),
+      responses: {
+        200: {
+          description: 'newest first',
+          schema: z.array(z.object({ number: z.string(), serviceId: z.string(), state: z.string(), createdAt: z.string() }).meta({ id: 'Enablement' })),
+        },
+      },
+      async handle({ query }) {
+        const requests = await deps.enablements.list(query.fiscalCode);
+        return { status: 200, body: requests.map((r) => ({ number: r.number, serviceId: r.serviceId, state: r.state, createdAt: r.createdAt.toISOString() })) };
+      },
+    }),
+    operation({
+      id: 'revokeEnablement',
+      tag: 'enablements',
+      method: 'post',
+      path: '/enablements/{number}/revoke',
+      summary: 'Revoke an enablement request (the record is kept; the person may ask again)',
+      params: z.object({ number: z.string().max(32).meta({ example: 'IOL-2026-000042' }) }),
+      responses: { 204: { description: 'revoked (or already)' }, 404: { description: 'no such request' } },
+      async handle({ params, caller, ctx }) {
+        const outcome = await deps.enablements.revoke(params.number, actorOf(caller, from(ctx)));
+        return outcome === 'not_found' ? problem('not-found', `no enablement request ${params.number}`) : { status: 204 };
       },
     }),
 

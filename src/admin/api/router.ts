@@ -23,7 +23,11 @@ export interface AdminApiDeps extends ApiDeps, CallerDeps {
 function send(ctx: Context, answer: Answer): void {
   ctx.status = answer.status;
   ctx.set('Cache-Control', 'no-store');
-  if (answer.body === undefined) return;
+  if (answer.body === undefined) {
+    // only 204 answers have no body: Koa ends them empty
+    ctx.body = null;
+    return;
+  }
   ctx.body = answer.body;
   ctx.type = answer.status >= 400 ? 'application/problem+json' : 'application/json';
 }
