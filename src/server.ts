@@ -44,6 +44,8 @@ import { limitSignInStarts } from './http/sign-in-starts.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
 import { createProvider } from './provider/index.js';
 import { createRegistration } from './provider/registration.js';
+import { createCatalogueCache, type CatalogueCache } from './services/catalogue-cache.js';
+import { notificationsOf } from './db/notifications.js';
 import { createInitialAccessTokens } from './services/initial-access-tokens.js';
 import { createRegistrationAccessTokenRepository } from './services/registration-access-token-repository.js';
 import { createSignedInReader } from './provider/sso-session.js';
@@ -152,10 +154,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     throw error;
   }
   let passwordWork: PasswordWorkQueue | undefined;
+  let catalogueCache: CatalogueCache | undefined;
   try {
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
+    catalogueCache = await createCatalogueCache(notificationsOf(db));
     const serviceRules = { production: config.env === 'production' };
     const serviceAdministration = createServiceAdministration({ db, audit, rules: serviceRules });
     const initialAccessTokens = createInitialAccessTokens({ db, audit });
@@ -193,6 +197,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       logger,
       audit,
       catalogue: serviceAdministration.repository,
+      catalogueCache,
       registration: createRegistration({
         administration: serviceAdministration,
         initialAccessTokens: initialAccessTokens.repository,
@@ -376,12 +381,14 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         await passwordWork!.idle();
         passwordWork!.close();
         redis?.disconnect();
+        await catalogueCache!.stop();
         await db.destroy();
       },
     };
   } catch (error) {
     passwordWork?.close();
     redis?.disconnect();
+    await catalogueCache?.stop();
     await db.destroy().catch(() => undefined);
     throw error;
   }

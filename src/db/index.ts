@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { pglitePool } from './pglite-pool.js';
+import { pgliteNotifications, postgresNotifications, registerNotifications } from './notifications.js';
 import { pgliteStartParams } from './pglite-settings.js';
 
 export type Db = Kysely<Database>;
@@ -37,7 +38,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
     // an idle client whose server went away (restart, failover) is dropped and replaced at
     // the next checkout; without a listener the 'error' event would end the process
     pool.on('error', (error) => options.onIdleClientError?.(error));
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    registerNotifications(db, postgresNotifications(options.databaseUrl));
+    return db;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const dir = options.pgliteDir ?? 'memory://';
@@ -49,7 +52,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
   const template = dir.startsWith('memory://') && options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {};
   const pglite = new PGlite(dir, { parsers: { 1082: (value: string) => value }, startParams: pgliteStartParams(), ...template });
   await pglite.waitReady;
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
+  registerNotifications(db, pgliteNotifications(pglite));
+  return db;
 }
 
 /**

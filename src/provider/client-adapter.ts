@@ -4,6 +4,7 @@ import { toClientMetadata } from '../services/catalogue.js';
 import type { ServiceRecord, ServiceRepository } from '../services/repository.js';
 import { secretMatches } from '../services/secrets.js';
 import type { Registration } from './registration.js';
+import type { CatalogueCache } from '../services/catalogue-cache.js';
 
 /** A catalogue entry as oidc-provider's Client: its metadata, with the digests of its secrets. */
 export function clientMetadataOf(service: ServiceRecord, issuer: string): ClientMetadata {
@@ -17,20 +18,21 @@ export function clientMetadataOf(service: ServiceRecord, issuer: string): Client
 }
 
 /**
- * The provider's Client model reads the catalogue in PostgreSQL at every request that names
- * a client, so every instance sees a service registered, changed or disabled at its next
+ * The provider's Client model reads the catalogue in PostgreSQL (through each instance's
+ * cache, which PostgreSQL's announcements keep current) at every request that names a
+ * client, so every instance sees a service registered, changed or disabled at its next
  * request. A disabled service is not found: refused at /auth, /token and everywhere else.
  * (The provider's own consoles are static clients and never reach this adapter.) The
  * provider writes only on a partner's registration, which provider/registration.ts turns into
  * a change of the catalogue.
  */
-export function createClientAdapter(repository: ServiceRepository, issuer: string, registration: Pick<Registration, 'clientWrites'>): Adapter {
+export function createClientAdapter(repository: ServiceRepository, cache: CatalogueCache, issuer: string, registration: Pick<Registration, 'clientWrites'>): Adapter {
   const readOnly = async () => {
     throw new Error('the catalogue changes through src/services/administration.ts, not through the provider');
   };
   return {
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const service = await repository.find(id);
+      const service = await cache.find(id, (wanted) => repository.find(wanted));
       if (!service || service.disabledAt) return undefined;
       return clientMetadataOf(service, issuer) as AdapterPayload;
     },

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { ServiceRepository } from '../services/repository.js';
 import { compareSecretDigests, createClientAdapter } from './client-adapter.js';
 import type { Registration } from './registration.js';
+import type { CatalogueCache } from '../services/catalogue-cache.js';
 import { buildConfiguration } from './configuration.js';
 import { consoleClients } from '../services/consoles.js';
 import type { ProviderKeys } from './keys.js';
@@ -31,12 +32,14 @@ export interface ProviderDeps {
   audit: AuditLog;
   /** the services registered: the provider's clients, read at every request */
   catalogue: ServiceRepository;
+  /** the services read, kept until PostgreSQL announces a change */
+  catalogueCache: CatalogueCache;
   /** dynamic registration into the catalogue (RFC 7591/7592) */
   registration: Registration;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const clients = createClientAdapter(deps.catalogue, deps.config.issuer, deps.registration);
+  const clients = createClientAdapter(deps.catalogue, deps.catalogueCache, deps.config.issuer, deps.registration);
   const durable: Record<string, Adapter> = {
     Client: clients,
     InitialAccessToken: deps.registration.initialAccessTokenAdapter,

@@ -44,6 +44,9 @@ function toRecord(row: Selectable<ServicesTable>): ServiceRecord {
   };
 }
 
+/** A trigger announces every change to a service on this channel, with its id (migration 0018). */
+export const CATALOGUE_CHANNEL = 'iam_catalogue';
+
 /** The services table: the only SQL of the catalogue. */
 export function createServiceRepository(db: Db) {
   return {

@@ -6,7 +6,9 @@ import { createAdapterFactory } from '../../src/adapters/index.js';
 import { createRedisClient } from '../../src/adapters/redis-client.js';
 import { adapterContract } from '../support/adapter-contract.js';
 import { FormBrowser } from '../support/browser.js';
-import { authorizationUrl, client, redeem, refreshRequest, relyingParty, signIn, startAuthorization, submitLogin, type RelyingParty } from '../support/oidc.js';
+import { authorizationUrl, client, redeem, refreshRequest, relyingParty, signIn, startAuthorization, submitLogin, tokenRequest, type RelyingParty } from '../support/oidc.js';
+import { sql } from 'kysely';
+import { secretDigest } from '../../src/services/secrets.js';
 import { freePort } from '../support/ports.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 import { startRedisCluster, type RedisClusterUnderTest } from '../support/redis-cluster.js';
@@ -143,5 +145,39 @@ describe('two instances on one PostgreSQL and a Redis Cluster', () => {
 
     await instances[1]!.deps.serviceAdministration.setEnabled(id, false, { kind: 'system', via: 'cli' });
     for (let i = 0; i < 2; i++) await expect(client.clientCredentialsGrant(fresh.config, {})).rejects.toThrow(/invalid_client|WWW-Authenticate/);
+  });
+
+  it('drop their cached copy of a service changed by hand in PostgreSQL, and keep none while they cannot hear the changes', async () => {
+    const id = `servizio-a-mano-${randomInt(1e9)}`;
+    const registered = await instances[0]!.deps.serviceAdministration.register(
+      { id, settings: { name: 'Servizio a mano', firstParty: true, acceptedAccountTypes: ['standard'], scopes: ['openid'], grantTypes: ['client_credentials'] } },
+      { kind: 'system', via: 'cli' },
+      'cli',
+    );
+    if (!registered.ok) throw new Error('not registered');
+    const machine = await relyingParty(balancer.url, testService({ id, clientSecret: registered.secret!, redirectUris: [], grantTypes: ['client_credentials'] }));
+    const grant = () => tokenRequest(machine, { grant_type: 'client_credentials' });
+    const db = instances[0]!.db;
+    // both instances have read it (and keep it)
+    for (let i = 0; i < 4; i++) expect((await grant()).status).toBe(200);
+
+    // an operator's UPDATE, outside the application: seen at the next request on both
+    await sql`update services set secret_digest = 'sha256:x' where id = ${id}`.execute(db);
+    for (let i = 0; i < 2; i++) expect((await grant()).status).toBe(401);
+    await sql`update services set secret_digest = ${secretDigest(registered.secret!)} where id = ${id}`.execute(db);
+    for (let i = 0; i < 4; i++) expect((await grant()).status).toBe(200);
+
+    // the connections that listen are cut: a change made before they are back must not be missed
+    const cut = await sql<{ pid: number }>`select pg_terminate_backend(pid) as pid from pg_stat_activity where query = 'LISTEN iam_catalogue'`.execute(db);
+    expect(cut.rows.length).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sql`update services set secret_digest = 'sha256:y' where id = ${id}`.execute(db);
+    for (let i = 0; i < 2; i++) expect((await grant()).status).toBe(401);
+    // and once they hear again, a change is seen as before
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sql`update services set secret_digest = ${secretDigest(registered.secret!)} where id = ${id}`.execute(db);
+    for (let i = 0; i < 2; i++) expect((await grant()).status).toBe(200);
+    await sql`update services set disabled_at = now() where id = ${id}`.execute(db);
+    for (let i = 0; i < 2; i++) expect((await grant()).status).toBe(401);
   });
 });

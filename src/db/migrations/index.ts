@@ -16,6 +16,7 @@ import * as m0014 from './0014_email_change.js';
 import * as m0015 from './0015_enablement.js';
 import * as m0016 from './0016_services.js';
 import * as m0017 from './0017_registration.js';
+import * as m0018 from './0018_catalogue_announcements.js';
 
 /** Every migration, in order; tests and the built app load the same list. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015_enablement': m0015,
   '0016_services': m0016,
   '0017_registration': m0017,
+  '0018_catalogue_announcements': m0018,
 };
