@@ -25,7 +25,7 @@ import { t } from './i18n/index.js';
 import { createInteractionRouter } from './interactions/router.js';
 import type { SecondFactor } from './accounts/second-factor.js';
 import type { Logger } from './logger.js';
-import { formActionOrigins } from './services/catalogue.js';
+import { type ClientProperties, formActionOrigins } from './services/catalogue.js';
 import type { ServiceAdministration } from './services/administration.js';
 import { serveLogo } from './services/logo.js';
 import { SESSION_COOKIE } from './provider/configuration.js';
@@ -222,7 +222,7 @@ const formTargetsOfClientInPlay: Koa.Middleware = async (ctx, next) => {
   await next();
   const client = (ctx as Partial<KoaContextWithOIDC>).oidc?.client;
   // only pages have forms; token and discovery answers are JSON
-  if (client && ctx.response.is('html')) ctx.state.formActionOrigins = formActionOrigins(client.metadata());
+  if (client && ctx.response.is('html')) ctx.state.formActionOrigins = formActionOrigins(client as ClientProperties);
 };
 
 function requestLog(logger: Logger): Koa.Middleware {

@@ -1,6 +1,6 @@
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import { toClientMetadata } from '../services/catalogue.js';
+import { toClientMetadata, type ClientProperties } from '../services/catalogue.js';
 import type { ServiceRecord, ServiceRepository } from '../services/repository.js';
 import { secretMatches } from '../services/secrets.js';
 import type { Registration } from './registration.js';
@@ -55,13 +55,13 @@ export function createClientAdapter(repository: ServiceRepository, cache: Catalo
  */
 export function compareSecretDigests(provider: Provider): void {
   provider.Client.prototype.compareClientSecret = function compareClientSecret(presented: string) {
-    const metadata = this.metadata();
-    const validUntil = metadata.previous_secret_valid_until;
+    const client = this as unknown as ClientProperties;
+    const validUntil = client.previous_secret_valid_until;
     return secretMatches(
       {
-        current: metadata.client_secret,
-        ...(typeof metadata.previous_secret_digest === 'string' && typeof validUntil === 'number'
-          ? { previous: { digest: metadata.previous_secret_digest, validUntil } }
+        current: client.clientSecret,
+        ...(typeof client.previous_secret_digest === 'string' && typeof validUntil === 'number'
+          ? { previous: { digest: client.previous_secret_digest, validUntil } }
           : {}),
       },
       presented,

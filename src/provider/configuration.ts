@@ -13,7 +13,7 @@ import { t } from '../i18n/index.js';
 import { createFindAccount, type EnablementOf } from './account.js';
 import { CLAIMS_BY_SCOPE, releasableClaims } from '../accounts/claims.js';
 import { SUPPORTED_ACR_VALUES } from '../accounts/acr.js';
-import { ADMIN_API_SCOPE, SERVICE_METADATA_PROPERTIES, serviceFromClient } from '../services/catalogue.js';
+import { ADMIN_API_SCOPE, SERVICE_METADATA_PROPERTIES, serviceFromClient, type ClientProperties } from '../services/catalogue.js';
 import type { ProviderKeys } from './keys.js';
 import { buildInteractionPolicy } from './policy.js';
 
@@ -184,8 +184,8 @@ export function buildConfiguration(deps: ProviderConfigurationDeps): Configurati
 const epochSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The lifetimes the catalogue resolved for a client (toClientMetadata); the defaults for the consoles, which get no tokens. */
-function lifetimesOfClient(client: { metadata(): ClientMetadata } | undefined): TokenLifetimes {
-  const lifetimes = client?.metadata().token_lifetimes as TokenLifetimes | undefined;
+function lifetimesOfClient(client: object | undefined): TokenLifetimes {
+  const lifetimes = (client as ClientProperties | undefined)?.token_lifetimes;
   return lifetimes ?? { accessToken: TTL.AccessToken, idToken: TTL.IdToken, refreshTokenIdle: TTL.RefreshToken, refreshTokenAbsolute: TTL.RefreshToken };
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AccountType } from '../accounts/account.js';
 import { SUPPORTED_ACR_VALUES } from '../accounts/acr.js';
 import { CONSOLE_CLIENT_IDS } from './consoles.js';
-import { lifetimesOf, tokenLifetimesSchema } from './lifetimes.js';
+import { lifetimesOf, tokenLifetimesSchema, type TokenLifetimes } from './lifetimes.js';
 
 /** A registered client service, as the sign-in (gates, pages) sees it. */
 export interface Service {
@@ -236,24 +236,47 @@ export function toClientMetadata(id: string, settings: ServiceSettings, issuer: 
   };
 }
 
-/** The Service behind an oidc-provider Client (its metadata, read back). */
-export function serviceFromClient(client: { clientId: string; clientName?: string; logoUri?: string; metadata(): ClientMetadata }): Service {
-  const m = client.metadata();
+/**
+ * An oidc-provider Client as we read it: the library keeps each standard metadata field on
+ * the instance as a camelCase property and each extra one (SERVICE_METADATA_PROPERTIES) under
+ * its own name; its metadata() rebuilds the whole object key by key, too costly for the paths
+ * every request takes.
+ */
+export interface ClientProperties {
+  clientId: string;
+  clientName?: string;
+  logoUri?: string;
+  clientSecret?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  first_party?: boolean;
+  enablement_required?: boolean;
+  accepted_account_types?: AccountType[];
+  required_acr?: string | null;
+  service_description?: string | null;
+  token_lifetimes?: TokenLifetimes;
+  previous_secret_digest?: string;
+  previous_secret_valid_until?: number;
+}
+
+/** The Service behind an oidc-provider Client. */
+export function serviceFromClient(client: object): Service {
+  const c = client as ClientProperties;
   return {
-    id: client.clientId,
-    name: client.clientName ?? client.clientId,
-    description: (m.service_description as string | null) ?? undefined,
-    logo: client.logoUri,
-    firstParty: m.first_party === true,
-    enablementRequired: m.enablement_required === true,
-    acceptedAccountTypes: (m.accepted_account_types as AccountType[] | undefined) ?? ['standard', 'mi'],
-    requiredAcr: (m.required_acr as string | null | undefined) ?? null,
-    formActionOrigins: formActionOrigins(m),
+    id: c.clientId,
+    name: c.clientName ?? c.clientId,
+    description: c.service_description ?? undefined,
+    logo: c.logoUri,
+    firstParty: c.first_party === true,
+    enablementRequired: c.enablement_required === true,
+    acceptedAccountTypes: c.accepted_account_types ?? ['standard', 'mi'],
+    requiredAcr: c.required_acr ?? null,
+    formActionOrigins: formActionOrigins(c),
   };
 }
 
 /** The distinct origins of a client's redirect and post-logout redirect URIs. */
-export function formActionOrigins(metadata: ClientMetadata): string[] {
-  const uris = [...(metadata.redirect_uris ?? []), ...((metadata.post_logout_redirect_uris as string[] | undefined) ?? [])];
+export function formActionOrigins(client: Pick<ClientProperties, 'redirectUris' | 'postLogoutRedirectUris'>): string[] {
+  const uris = [...(client.redirectUris ?? []), ...(client.postLogoutRedirectUris ?? [])];
   return [...new Set(uris.map((uri) => URL.parse(uri)?.origin).filter((o): o is string => !!o && o !== 'null'))];
 }

@@ -105,7 +105,9 @@ describe('clients.json', () => {
       first_party: true,
       accepted_account_types: ['standard'],
     });
-    const back = serviceFromClient({ clientId: 'servizio', clientName: 'Servizio', metadata: () => metadata });
+    // as oidc-provider's Client holds it: the standard fields as camelCase properties, ours under their names
+    const camel = (key: string) => (key.startsWith('client_') || key.endsWith('_uris') ? key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) : key);
+    const back = serviceFromClient(Object.fromEntries(Object.entries(metadata).map(([k, v]) => [camel(k), v])));
     expect(back).toMatchObject({ id: 'servizio', firstParty: true, enablementRequired: false, acceptedAccountTypes: ['standard'], requiredAcr: null });
   });
 
