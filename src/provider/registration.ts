@@ -131,7 +131,7 @@ export function createRegistration(deps: RegistrationDeps) {
   /** Runs the registration routes where the adapters can see the request, and keeps digests out of their answers. */
   function install(provider: Provider): void {
     provider.use(async (ctx, next) => {
-      if (!ctx.path.startsWith('/reg')) return next();
+      if (ctx.path !== '/reg' && !ctx.path.startsWith('/reg/')) return next();
       await registrationRequest.run(ctx as KoaContextWithOIDC, next);
       const route = (ctx as KoaContextWithOIDC).oidc?.route;
       const body = ctx.body as Record<string, unknown> | undefined;
