@@ -159,7 +159,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     const keys = await loadOrCreateKeys(db, kek);
     const accounts = createAccountRepository(db);
     const audit = createAuditLog(db);
-    catalogueCache = await createCatalogueCache(notificationsOf(db));
+    let heardBefore = false;
+    catalogueCache = await createCatalogueCache(notificationsOf(db), (hearing) => {
+      if (!hearing) logger.warn('catalogue changes not heard (the listening connection to PostgreSQL is lost): every client lookup reads the table until it is back');
+      else if (heardBefore) logger.info('catalogue changes heard again');
+      heardBefore = true;
+    });
     const serviceRules = { production: config.env === 'production' };
     const serviceAdministration = createServiceAdministration({ db, audit, rules: serviceRules });
     const initialAccessTokens = createInitialAccessTokens({ db, audit });

@@ -4,7 +4,8 @@ import type { Db } from './index.js';
 
 /**
  * PostgreSQL's LISTEN: a channel's NOTIFY payloads, and whether they are being heard (a
- * listener that lost its connection has missed some; it says so, and reconnects).
+ * listener that lost its connection has missed some; it says so, and reconnects). Stopping
+ * says nothing: whoever stops knows.
  */
 export interface Notifications {
   listen(channel: string, onMessage: (payload: string) => void, onHearing: (hearing: boolean) => void): Promise<() => Promise<void>>;
@@ -26,7 +27,6 @@ export function pgliteNotifications(pglite: PGlite): Notifications {
       const unlisten = await pglite.listen(channel, onMessage);
       onHearing(true);
       return async () => {
-        onHearing(false);
         await unlisten().catch(() => undefined);
       };
     },
@@ -51,7 +51,7 @@ export function postgresNotifications(connectionString: string): Notifications {
         if (stopped) return;
         retry = setTimeout(() => void connect(), delayMs);
         retry.unref();
-        delayMs = Math.min(delayMs * 2, 30_000);
+        delayMs = Math.min(delayMs * 2, 5_000);
       };
 
       async function connect(): Promise<void> {
@@ -80,7 +80,6 @@ export function postgresNotifications(connectionString: string): Notifications {
         clearTimeout(retry);
         const client = current;
         current = undefined;
-        onHearing(false);
         await client?.end().catch(() => undefined);
       };
     },

@@ -17,7 +17,7 @@ export interface CatalogueCache {
  * its next request. While the announcements cannot be heard (the listening connection lost,
  * reconnecting) nothing is kept and every lookup reads the table.
  */
-export async function createCatalogueCache(notifications: Notifications | undefined): Promise<CatalogueCache> {
+export async function createCatalogueCache(notifications: Notifications | undefined, onHearing: (hearing: boolean) => void = () => undefined): Promise<CatalogueCache> {
   const entries = new Map<string, ServiceRecord>();
   let hearing = false;
   // bumped by every announcement: a read that overlapped one is not kept (it may predate it)
@@ -30,6 +30,7 @@ export async function createCatalogueCache(notifications: Notifications | undefi
   const stop = notifications
     ? await notifications.listen(CATALOGUE_CHANNEL, (id) => forget(id), (now) => {
       forget();
+      if (now !== hearing) onHearing(now);
       hearing = now;
     })
     : async () => undefined;

@@ -9,12 +9,14 @@ import { startTestServer, testPerson, testService, type TestServer } from '../su
 let postgres: PrivatePostgres;
 let server: TestServer;
 let rp: RelyingParty;
+const logLines: string[] = [];
 
 beforeAll(async () => {
   postgres = await startPrivatePostgres();
   server = await startTestServer({
     services: [testService({ id: 'servizio-senza-db', name: 'Servizio Senza DB' })],
-    env: { DATABASE_URL: postgres.url },
+    env: { DATABASE_URL: postgres.url, LOG_LEVEL: 'warn' },
+    logDestination: { write: (line: string) => void logLines.push(line) },
   });
   rp = await relyingParty(server.url, server.services[0]!);
 }, 60_000);
@@ -57,6 +59,9 @@ describe('PostgreSQL outage', () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ checks: { database: false } });
     expect((await fetch(`${server.url}/jwks`)).status).toBe(200);
+
+    // the catalogue's cached services are not trusted while its changes cannot be heard
+    expect(logLines.some((line) => line.includes('catalogue changes not heard'))).toBe(true);
 
     postgres.start();
 
