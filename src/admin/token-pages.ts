@@ -78,7 +78,7 @@ export function tokenPages(kit: TokenPagesKit): void {
 
   router.get('/registrazione-dinamica/revoca', requireAdmin, async (ctx) => {
     const id = typeof ctx.query.id === 'string' ? ctx.query.id.slice(0, 64) : '';
-    const token = (await tokens.list()).find((candidate) => candidate.id === id);
+    const token = await tokens.repository.find(id);
     if (!token) return render(ctx, 'message', 404, { title: t('admin.tokens.title'), message: t('admin.tokens.not_found', { id }) });
     return render(ctx, 'confirm', 200, {
       title: t('admin.tokens.revoke_title'),

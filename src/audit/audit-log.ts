@@ -17,6 +17,9 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** An admin API client acting for an administration tool, as an entry's details name it. */
+export const apiClientDetail = (actor: { client?: string }): { apiClient?: string } => (actor.client ? { apiClient: actor.client } : {});
+
 export interface AuditLog {
   record(entry: AuditEntry, executor?: Db): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/audit-log.js';
+import { apiClientDetail, type AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import { createEnablementRepository, type Enablement } from './repository.js';
 
@@ -13,7 +13,7 @@ export async function revokeRequest(
   at: Date,
 ): Promise<boolean> {
   if (!(await createEnablementRepository(deps.db).revoke(request.id, at))) return false;
-  await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state, ...(actor.client ? { apiClient: actor.client } : {}) } });
+  await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, subjectId: request.accountId, action: 'enablement.revoked', outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, clientId: request.serviceId, details: { number: request.number, previous: request.state, ...apiClientDetail(actor) } });
   return true;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { sql, type Transaction } from 'kysely';
-import type { AuditLog } from '../audit/audit-log.js';
+import { apiClientDetail, type AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { Database, ProviderKeysTable } from '../db/schema.js';
 import { isSealedSecret, KeyEncryptionError, openSecret, sealSecret, type KeysEncryptionKey, type SealedSecret } from './key-encryption.js';
@@ -159,7 +159,7 @@ export function createKeyAdministration(deps: { db: Db; kek: KeysEncryptionKey; 
         }
         await createSecretValue(trx, deps.kek, 'cookie');
         const retiring = replaced.map((r) => r.kid);
-        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.rotated', outcome: 'success', details: { via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}), created, retiring, until: until.toISOString() } }, trx);
+        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.rotated', outcome: 'success', details: { via: actor.via, ...apiClientDetail(actor), created, retiring, until: until.toISOString() } }, trx);
         return { ok: true as const, created, retiring, until };
       });
     },
@@ -174,7 +174,7 @@ export function createKeyAdministration(deps: { db: Db; kek: KeysEncryptionKey; 
         if (row.retired_at === null) return 'active';
         if (row.retired_at <= now) return 'already';
         await trx.updateTable('provider_keys').set({ retired_at: now }).where('kid', '=', kid).execute();
-        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.retired', outcome: 'success', details: { via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}), kid } }, trx);
+        await deps.audit.record({ actorKind: actor.kind, actorId: actor.id ?? null, action: 'keys.retired', outcome: 'success', details: { via: actor.via, ...apiClientDetail(actor), kid } }, trx);
         return 'retired';
       });
     },

@@ -4,7 +4,7 @@ import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC } from 
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ServiceAdministration } from '../services/administration.js';
-import { toClientMetadata, type FieldProblem, type ServiceRules } from '../services/catalogue.js';
+import { toClientMetadata, type FieldProblem, type ServiceRules, type ServiceSettings } from '../services/catalogue.js';
 import type { InitialAccessTokenRepository } from '../services/initial-access-token-repository.js';
 import type { RegistrationAccessTokenRepository } from '../services/registration-access-token-repository.js';
 import { settingsFromRegistration } from '../services/registration.js';
@@ -20,6 +20,9 @@ export interface RegistrationDeps {
 
 /** The one policy every initial access token carries, and the registration access tokens after it. */
 const CATALOGUE_POLICY = 'catalogue';
+
+/** Where the policy leaves the settings it checked, for the upsert that follows in the same request. */
+const SETTINGS = 'catalogueSettings';
 
 /** The registration request under way: the Client adapter's upsert and destroy need to know who asks. */
 const registrationRequest = new AsyncLocalStorage<KoaContextWithOIDC>();
@@ -59,6 +62,8 @@ export function createRegistration(deps: RegistrationDeps) {
           const existing = ctx.oidc.route === 'client_update' ? await deps.administration.repository.find(ctx.oidc.client!.clientId) : undefined;
           const checked = settingsOf(properties, existing?.settings ?? null);
           if (!checked.ok) throw refusal(checked.problems);
+          // what the Client adapter's upsert stores, once the provider has checked the rest
+          ctx.state[SETTINGS] = checked.settings;
           const kept = Object.fromEntries(PROVIDER_ASSIGNED.filter((k) => properties[k] !== undefined).map((k) => [k, properties[k]]));
           for (const key of Object.keys(properties)) delete properties[key];
           Object.assign(properties, toClientMetadata(String(kept.client_id), checked.settings, deps.issuer), kept);
@@ -107,18 +112,17 @@ export function createRegistration(deps: RegistrationDeps) {
     async upsert(id: string, payload: AdapterPayload): Promise<void> {
       const ctx = inRegistration();
       const creating = ctx.oidc.route === 'registration';
-      const existing = creating ? undefined : await deps.administration.repository.find(id);
-      const checked = settingsOf(payload as Record<string, unknown>, existing?.settings ?? null);
-      if (!checked.ok) throw refusal(checked.problems);
+      const settings = ctx.state[SETTINGS] as ServiceSettings | undefined;
+      if (!settings) throw new Error('a registration reached the catalogue without the catalogue policy');
       // a digest is the secret the service already has; anything else was generated for this request
       const secret = typeof payload.client_secret === 'string' && !isSecretDigest(payload.client_secret) ? payload.client_secret : null;
       if (!creating) {
-        const outcome = await deps.administration.updateRegistered(id, checked.settings, secret);
+        const outcome = await deps.administration.updateRegistered(id, settings, secret);
         if (!outcome.ok) throw new errors.InvalidClientMetadata('client_id: no longer registered');
         return;
       }
       const token = ctx.oidc.entities.InitialAccessToken;
-      const outcome = await deps.administration.registerWithToken({ id, settings: checked.settings, secret, tokenDigest: secretDigest(String(token?.jti)) });
+      const outcome = await deps.administration.registerWithToken({ id, settings, secret, tokenDigest: secretDigest(String(token?.jti)) });
       if (outcome === 'token_spent') throw new errors.InvalidToken('initial access token spent, expired or revoked');
       if (outcome === 'taken') throw new errors.InvalidClientMetadata('client_id: already registered');
     },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { AuditLog } from '../audit/audit-log.js';
+import { apiClientDetail, type AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { ServiceOrigin } from '../db/schema.js';
 import {
@@ -32,7 +32,7 @@ export interface CatalogueActor {
 }
 
 /** What the audit entry's details say of who acted. */
-export const actorDetails = (actor: { via: string; client?: string }) => ({ via: actor.via, ...(actor.client ? { apiClient: actor.client } : {}) });
+export const actorDetails = (actor: { via: string; client?: string }) => ({ via: actor.via, ...apiClientDetail(actor) });
 
 export type Refusal =
   | { ok: false; reason: 'not_found' }

@@ -7,7 +7,7 @@ import { NO_PASSWORD } from '../accounts/password-hashing.js';
 import { NOTHING_YET } from '../accounts/provisioning.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import { baseUsername, usernameCandidate } from '../accounts/username.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import { apiClientDetail, type AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../db/index.js';
 import type { AccountUpdate, NewAccountRow, SchoolRole } from '../db/schema.js';
 import { t } from '../i18n/index.js';
@@ -82,7 +82,7 @@ export function createStaffImport(deps: { db: Db; audit: AuditLog; policy: Passw
       };
       // every run is recorded: what was applied, what was only checked, what was refused
       const record = (outcome: 'success' | 'refused', details: Record<string, unknown>, executor?: Db) =>
-        deps.audit.record({ actorKind: options.actor.kind, actorId: options.actor.id ?? null, action: 'staff.import', outcome, details: { sha256: report.file.sha256, ...(options.actor.client ? { apiClient: options.actor.client } : {}), ...details } }, executor);
+        deps.audit.record({ actorKind: options.actor.kind, actorId: options.actor.id ?? null, action: 'staff.import', outcome, details: { sha256: report.file.sha256, ...apiClientDetail(options.actor), ...details } }, executor);
       const parsed = parseStaffFile(bytes);
       if (!parsed.ok) {
         await record('refused', { reason: 'file' });

@@ -18,7 +18,7 @@ export interface ApiDeps {
   initialAccessTokens: InitialAccessTokens;
   keys: KeyAdministration;
   auditViewer: AuditViewer;
-  staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin' | 'service'; id?: string; client?: string } }): Promise<ImportReport> };
+  staffImport: { run(bytes: Uint8Array, options: { dryRun?: boolean; actor: { kind: 'admin' | 'system' | 'service'; id?: string; client?: string } }): Promise<ImportReport> };
   audit: AuditLog;
   administrators: Administrators;
   enablements: EnablementAdministration;
@@ -384,8 +384,7 @@ export function createOperations(deps: ApiDeps): Operation[] {
       },
       async handle({ query, caller, ctx }) {
         const bytes = ctx.state.rawBody as Uint8Array;
-        const actor = caller.kind === 'admin' ? { kind: 'admin' as const, id: caller.accountId } : { kind: 'service' as const, client: caller.clientId };
-        const report = await deps.staffImport.run(bytes, { dryRun: query.dryRun === 'true', actor });
+        const report = await deps.staffImport.run(bytes, { dryRun: query.dryRun === 'true', actor: actorOf(caller) });
         if (!report.fileProblem && report.counts.refused === 0) return { status: 200, body: report };
         const refused = problem('invalid-request', report.fileProblem ?? `${report.counts.refused} lines refused`);
         return { status: refused.status, body: { ...(refused.body as object), report } };

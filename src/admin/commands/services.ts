@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Refusal, Registered } from '../../services/administration.js';
 import { MAX_SECRET_GRACE_SECONDS } from '../../services/administration.js';
-import { lifetimesOf } from '../../services/lifetimes.js';
 import { serviceView } from '../../services/views.js';
 import type { ServiceRecord } from '../../services/repository.js';
 import { formErrors } from '../service-form.js';
